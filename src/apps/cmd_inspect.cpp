@@ -1,0 +1,130 @@
+// `rayvid inspect PATH`: what a model folder or a .safetensors file holds.
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "apps/commands.h"
+#include "io/safetensors.h"
+#include "models/model_folder.h"
+
+namespace rayvid::apps {
+namespace fs = std::filesystem;
+namespace {
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+std::string human_bytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) value /= 1024, ++unit;
+  return fmt::format("{:.1f} {}", value, units[unit]);
+}
+
+struct Totals {
+  int64_t params = 0;
+  uint64_t bytes = 0;
+};
+
+Totals print_store(const io::WeightStore& store, bool list_tensors, const std::string& indent) {
+  Totals totals;
+  std::map<std::string, int64_t> per_dtype;
+  for (const auto& name : store.names()) {
+    const auto info = store.info(name);
+    int64_t numel = 1;
+    for (int64_t d : info.shape) numel *= d;
+    totals.params += numel;
+    per_dtype[std::string(io::dtype_name(info.dtype))] += numel;
+    if (list_tensors)
+      fmt::print("{}  {:<64} {:<8} {}\n", indent, name, io::dtype_name(info.dtype),
+                 shape_text(info.shape));
+  }
+  totals.bytes = store.total_bytes();
+  std::vector<std::string> dtypes;
+  for (const auto& [dtype, n] : per_dtype) dtypes.push_back(fmt::format("{} {}", dtype, n));
+  fmt::print("{}{} tensors, {} parameters, {} ({}) in {} file(s)\n", indent, store.size(),
+             totals.params, human_bytes(totals.bytes), fmt::join(dtypes, ", "),
+             store.files().size());
+  return totals;
+}
+
+void print_config_summary(const models::ModelFolder& folder, const models::ComponentEntry& c) {
+  const fs::path config_path = c.dir / "config.json";
+  if (!fs::is_regular_file(config_path)) return;
+  const auto config = io::JsonFile::load(config_path);
+  static const char* kKeys[] = {
+      // transformer
+      "num_attention_heads", "attention_head_dim", "num_layers", "in_channels", "out_channels",
+      "ffn_dim", "text_dim", "image_dim", "added_kv_proj_dim", "patch_size",
+      // vae
+      "z_dim", "base_dim", "dim_mult", "scale_factor_spatial", "scale_factor_temporal",
+      "is_residual",
+      // umT5 text encoder
+      "d_model", "d_kv", "num_heads", "d_ff", "vocab_size", "relative_attention_num_buckets",
+      "relative_attention_max_distance", "feed_forward_proj",
+      // CLIP vision
+      "hidden_size", "intermediate_size", "num_hidden_layers", "image_size", "hidden_act"};
+  std::vector<std::string> parts;
+  const auto& json = config.json();
+  const auto& section = json.contains("vision_config") ? json["vision_config"] : json;
+  for (const char* key : kKeys)
+    if (section.contains(key)) parts.push_back(fmt::format("{}={}", key, section[key].dump()));
+  if (!parts.empty()) fmt::print("    config: {}\n", fmt::join(parts, " "));
+  (void)folder;
+}
+
+void inspect_folder(const fs::path& path, bool list_tensors) {
+  const auto folder = models::ModelFolder::open(path);
+  fmt::print("{}: {} ({})\n", path.string(), folder.pipeline_class(),
+             models::detect_variant(folder).name);
+  Totals all;
+  for (const auto& c : folder.components()) {
+    fmt::print("  {} [{} {}]\n", c.name, c.library, c.class_name);
+    print_config_summary(folder, c);
+    if (!fs::is_directory(c.dir)) {
+      fmt::print("    (folder missing)\n");
+      continue;
+    }
+    bool has_safetensors = false;
+    for (const auto& item : fs::directory_iterator(c.dir))
+      if (item.path().string().ends_with(".safetensors") ||
+          item.path().string().ends_with(".safetensors.index.json"))
+        has_safetensors = true;
+    if (!has_safetensors) continue;
+    const auto totals = print_store(io::WeightStore::open_folder(c.dir), list_tensors, "    ");
+    all.params += totals.params;
+    all.bytes += totals.bytes;
+  }
+  fmt::print("total: {} parameters, {}\n", all.params, human_bytes(all.bytes));
+}
+
+}  // namespace
+
+void add_inspect(CLI::App& app) {
+  auto* sub = app.add_subcommand("inspect", "List a model folder's components and tensors");
+  auto path = std::make_shared<std::string>();
+  auto list_tensors = std::make_shared<bool>(false);
+  sub->add_option("path", *path, "A diffusers model folder, a .safetensors file or an index")
+      ->required();
+  sub->add_flag("--tensors,!--no-tensors", *list_tensors,
+                "List every tensor (default for a single file)");
+  sub->callback([path, list_tensors]() {
+    const fs::path p(*path);
+    if (fs::is_directory(p) && fs::is_regular_file(p / "model_index.json")) {
+      inspect_folder(p, *list_tensors);
+    } else if (fs::is_directory(p)) {
+      print_store(io::WeightStore::open_folder(p), true, "");
+    } else {
+      RAYVID_CHECK(fs::exists(p), BadInput, "{}: no such file or folder", p.string());
+      fmt::print("{}\n", p.string());
+      print_store(io::WeightStore::open_file(p), true, "");
+    }
+  });
+}
+
+}  // namespace rayvid::apps

@@ -1,0 +1,14 @@
+// The rayvid CLI's subcommands. Each add_* registers its flags on the app and sets the callback
+// that runs it; errors are thrown as rayvid::Error and turned into exit codes in main.cpp.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace rayvid::apps {
+
+void add_inspect(CLI::App& app);
+// Subcommands whose implementation has not landed yet: they say so and exit non-zero.
+void add_not_built(CLI::App& app, const std::string& name, const std::string& description,
+                   const std::string& issue);
+
+}  // namespace rayvid::apps

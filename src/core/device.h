@@ -1,0 +1,22 @@
+// Device and dtype choices as the user spells them ("auto", "cuda", "bf16").
+#pragma once
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <string>
+#include <string_view>
+
+namespace rayvid {
+
+bool cuda_available();  // LibTorch was built with CUDA and a GPU is visible
+
+// "auto" picks CUDA when available, else the CPU. "cuda" without a GPU is a kUnsupported error
+// that says so; "cpu" always works.
+c10::Device resolve_device(std::string_view name);
+
+// "fp32"/"float32", "bf16"/"bfloat16", "fp16"/"float16".
+c10::ScalarType parse_dtype(std::string_view name);
+std::string dtype_label(c10::ScalarType dtype);  // "fp32", "bf16", "fp16", or ATen's name
+
+}  // namespace rayvid

@@ -1,0 +1,33 @@
+// Still images in and out: decoding (PNG, JPEG, WebP, BMP) to 8-bit RGB, resize + centre crop.
+// No OpenCV types in this header: an Image is plain interleaved RGB bytes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+namespace rayvid::io {
+
+struct Image {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> rgb;  // [height, width, 3], row-major, interleaved RGB
+  uint8_t at(int y, int x, int c) const { return rgb[(static_cast<size_t>(y) * width + x) * 3 + c]; }
+};
+
+inline constexpr int64_t kMaxImagePixels = 100'000'000;  // 100 MP; larger is refused
+inline constexpr int kMaxImageSide = 16384;
+
+// Decodes an image file. EXIF orientation is honoured; an alpha channel is composited over
+// white; 16-bit and grayscale images become 8-bit RGB. Unreadable, empty or absurdly large
+// images are a kBadInput error naming the file and the reason.
+Image read_image(const std::filesystem::path& path);
+
+// Scales so the image covers width x height (aspect kept), then crops the centre.
+// Interpolation is area for shrinking and bicubic for enlarging.
+Image resize_cover_crop(const Image& image, int width, int height);
+
+// Writes PNG (used by tests and analysis tools), atomically.
+void write_png(const std::filesystem::path& path, const Image& image);
+
+}  // namespace rayvid::io
