@@ -1,0 +1,97 @@
+// Strict, name-based weight loading shared by every model family.
+//
+// A model's Weights struct is filled by WeightLoader::take(name, shape): every tensor must exist
+// with the expected shape. Problems are collected, not thrown one by one: finish() reports every
+// missing, wrong-shape and unexpected tensor together, with expected and actual shapes, so a
+// mismatched checkpoint is diagnosed in one run.
+//
+// Sources: a real checkpoint (io::WeightStore), or shapes alone (ShapeOnlySource) to build a
+// model's real architecture on the meta device and check its names and shapes without weights.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+
+namespace rayvid::models {
+
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  virtual std::vector<std::string> names() const = 0;
+  virtual std::optional<std::vector<int64_t>> shape(const std::string& name) const = 0;
+  virtual at::Tensor load(const std::string& name) const = 0;  // CPU, checkpoint dtype
+  virtual std::string label() const = 0;
+};
+
+class StoreSource : public WeightSource {
+ public:
+  StoreSource(io::WeightStore store, std::string label);
+  std::vector<std::string> names() const override { return store_.names(); }
+  std::optional<std::vector<int64_t>> shape(const std::string& name) const override;
+  at::Tensor load(const std::string& name) const override { return store_.tensor(name); }
+  std::string label() const override { return label_; }
+  const io::WeightStore& store() const { return store_; }
+
+ private:
+  io::WeightStore store_;
+  std::string label_;
+};
+
+// Names and shapes only; load() returns an empty tensor of that shape on the meta device.
+class ShapeOnlySource : public WeightSource {
+ public:
+  ShapeOnlySource(std::map<std::string, std::vector<int64_t>> shapes, std::string label);
+  std::vector<std::string> names() const override;
+  std::optional<std::vector<int64_t>> shape(const std::string& name) const override;
+  at::Tensor load(const std::string& name) const override;
+  std::string label() const override { return label_; }
+
+ private:
+  std::map<std::string, std::vector<int64_t>> shapes_;
+  std::string label_;
+};
+
+// Translates checkpoint names from another dialect (e.g. the original Wan repos) to the canonical
+// diffusers/transformers names. Returns std::nullopt for names it does not know.
+using NameTranslator = std::function<std::optional<std::string>(const std::string&)>;
+
+class WeightLoader {
+ public:
+  // `device`/`dtype`: where and in which dtype floating-point tensors end up (integer and bool
+  // tensors keep their dtype). A translator, if given, maps source names to canonical names.
+  WeightLoader(const WeightSource& source, c10::Device device, c10::ScalarType dtype,
+               NameTranslator translator = nullptr);
+
+  // The tensor named `name` (canonical), which must have exactly `shape`. On a problem the
+  // returned tensor is undefined and the problem is recorded for finish().
+  at::Tensor take(const std::string& name, const std::vector<int64_t>& shape);
+  // Like take(), but keeps this tensor in `dtype` (for fp32 islands such as norms and tables).
+  at::Tensor take(const std::string& name, const std::vector<int64_t>& shape,
+                  c10::ScalarType dtype);
+  // True if the checkpoint has this canonical name (for optional parts, e.g. biases).
+  bool has(const std::string& name) const;
+
+  // Throws one kBadInput error listing every missing, wrong-shape and unexpected tensor.
+  void finish() const;
+  // Every canonical name taken so far, with its shape (for architecture tests).
+  const std::map<std::string, std::vector<int64_t>>& taken() const { return taken_; }
+
+ private:
+  const WeightSource& source_;
+  c10::Device device_;
+  c10::ScalarType dtype_;
+  std::map<std::string, std::string> canonical_to_source_;
+  std::map<std::string, std::vector<int64_t>> taken_;
+  std::vector<std::string> problems_;
+};
+
+}  // namespace rayvid::models
