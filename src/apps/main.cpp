@@ -15,8 +15,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
 
-  rayvid::apps::add_not_built(app, "generate", "Generate a video from a prompt (and an image)",
-                              "the pipeline issue");
+  rayvid::apps::add_generate(app);
   rayvid::apps::add_not_built(app, "bench", "Benchmark samplers, architectures, or plan costs",
                               "the research-tools issue");
   rayvid::apps::add_not_built(app, "analyze", "Measure motion and source-image preservation",

@@ -1,0 +1,83 @@
+// rayvid's public C++ API: plain types only (no LibTorch), so an application can embed the engine
+// without LibTorch headers. The CLI (`rayvid generate`) and the server are thin layers over this.
+//
+//   auto engine = rayvid::Engine::open({.model_dir = "Wan2.2-TI2V-5B-Diffusers"});
+//   rayvid::GenerateRequest request;
+//   request.prompt = "a red fox runs through fresh snow, tracking shot";
+//   auto result = engine->generate(request, [](const rayvid::Progress& p) { ... });
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rayvid/error.h"
+
+namespace rayvid {
+
+struct EngineOptions {
+  std::string model_dir;          // a diffusers-layout Wan folder
+  std::string device = "auto";    // auto | cpu | cuda
+  std::string dtype = "";         // fp32 | bf16 | fp16; empty = bf16 on CUDA, fp32 on the CPU
+  std::string attention = "sdpa"; // rayvid (custom CUDA kernel) | sdpa | reference
+};
+
+struct GenerateRequest {
+  std::string prompt;                         // required
+  std::string negative_prompt;                // diffusers' default: empty
+  std::optional<std::string> image;           // image-to-video source (path)
+  std::vector<std::string> reference_images;  // accepted for API parity; see README
+  std::string size = "16:9";                  // aspect preset
+  std::string resolution = "540p";            // short-side preset
+  std::string duration = "5s";                // 5s | 10s
+  int width = 0, height = 0, frames = 0, fps = 0;  // explicit overrides (0 = from the presets)
+  int64_t seed = 0;
+  int steps = 0;                   // 0 = the variant's default
+  std::string sampler = "unipc";   // unipc | euler | dpm++
+  double guidance_scale = -1;      // < 0 = the variant's default; <= 1 disables guidance
+  double guidance_scale_2 = -1;    // low-noise expert of two-expert models; < 0 = guidance_scale
+  double shift = 0;                // 0 = the scheduler config's shift
+  std::string output;              // MP4 path; empty = a name from time, seed and prompt
+  std::string dump_latents_dir;    // research hook: every step's latent and prediction
+  bool analyze = false;            // run `rayvid analyze` on the result
+};
+
+struct StageTimings {
+  double load = 0, text_encode = 0, image_encode = 0, denoise = 0, vae_decode = 0, mux = 0,
+         total = 0;
+};
+
+struct Progress {
+  std::string stage;  // "load", "text_encode", "image_encode", "denoise", "vae_decode", "mux"
+  int step = 0;       // 1-based within the denoise stage
+  int total_steps = 0;
+  double seconds_per_step = 0;
+  double eta_seconds = 0;
+  double elapsed_seconds = 0;
+};
+using ProgressCallback = std::function<void(const Progress&)>;
+
+struct GenerateResult {
+  std::string video_path;
+  std::string sidecar_path;
+  int width = 0, height = 0, frames = 0, fps = 0;
+  int steps = 0;
+  std::string variant;
+  StageTimings timings;
+  std::vector<double> step_seconds;
+  double peak_memory_bytes = 0;  // peak RSS on the CPU, allocator peak on CUDA
+};
+
+class Engine {
+ public:
+  static std::unique_ptr<Engine> open(const EngineOptions& options);
+  virtual ~Engine() = default;
+  virtual GenerateResult generate(const GenerateRequest& request,
+                                  const ProgressCallback& progress = {}) = 0;
+  virtual std::string variant() const = 0;  // e.g. "wan2.2-ti2v-5b"
+};
+
+}  // namespace rayvid

@@ -1,0 +1,79 @@
+// `rayvid generate`: flags that read like a hosted Ray API's parameters, mapped onto the engine.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "apps/commands.h"
+#include "apps/progress_printer.h"
+#include "rayvid/rayvid.h"
+
+namespace rayvid::apps {
+namespace {
+
+struct GenerateFlags {
+  GenerateRequest request;
+  EngineOptions engine;
+  std::string image;
+  std::string progress = "text";
+  bool quiet = false;
+};
+
+std::string default_model_dir() {
+  if (const char* env = std::getenv("RAYVID_MODEL"); env != nullptr && *env != '\0') return env;
+  return RAYVID_DEFAULT_MODEL;  // the bundled tiny demo model, set by CMake
+}
+
+}  // namespace
+
+void add_generate(CLI::App& app) {
+  auto* sub = app.add_subcommand("generate", "Generate a video from a prompt (and an image)");
+  auto flags = std::make_shared<GenerateFlags>();
+  auto& r = flags->request;
+  sub->add_option("--prompt,-p", r.prompt, "What the video shows (required)")->required();
+  sub->add_option("--image,-i", flags->image,
+                  "Source image for image-to-video (resized to cover the size, centre-cropped)");
+  sub->add_option("--reference", r.reference_images,
+                  "Reference images (accepted for API compatibility; Wan models do not use them)");
+  sub->add_option("--negative-prompt,-n", r.negative_prompt, "What to avoid (default: empty, as diffusers)");
+  sub->add_option("--size", r.size, "Aspect preset: 16:9, 9:16, 1:1, 4:3, 3:4, 21:9")->capture_default_str();
+  sub->add_option("--resolution", r.resolution, "540p, 720p or 1080p (short side)")->capture_default_str();
+  sub->add_option("--duration", r.duration,
+                  "5s or 10s. 10 s is beyond what Wan models were trained on: it is generated in one "
+                  "pass and may loop or degrade")
+      ->capture_default_str();
+  sub->add_option("--width", r.width, "Override the preset width (multiple of 16 or 32)");
+  sub->add_option("--height", r.height, "Override the preset height");
+  sub->add_option("--frames", r.frames, "Override the frame count (4n+1)");
+  sub->add_option("--fps", r.fps, "Override the frame rate");
+  sub->add_option("--seed", r.seed, "Random seed (same seed, same noise as diffusers)")->capture_default_str();
+  sub->add_option("--steps", r.steps, "Denoising steps (default: the model's)");
+  sub->add_option("--sampler", r.sampler, "unipc, euler or dpm++")->capture_default_str();
+  sub->add_option("--guidance-scale,-g", r.guidance_scale, "Classifier-free guidance (<= 1 disables)");
+  sub->add_option("--guidance-scale-2", r.guidance_scale_2, "Guidance of the low-noise expert (A14B)");
+  sub->add_option("--shift", r.shift, "Timestep shift (default: the scheduler config's)");
+  sub->add_option("--model,-m", flags->engine.model_dir, "A diffusers-layout Wan folder (default: bundled demo)");
+  sub->add_option("--output,-o", r.output, "Output MP4 (default: rayvid-<time>-seed<seed>-<prompt>.mp4)");
+  sub->add_option("--device", flags->engine.device, "auto, cpu or cuda")->capture_default_str();
+  sub->add_option("--dtype", flags->engine.dtype, "fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)");
+  sub->add_option("--attention", flags->engine.attention, "rayvid, sdpa or reference")->capture_default_str();
+  sub->add_option("--progress", flags->progress, "text or json (on stderr)")->capture_default_str();
+  sub->add_flag("--quiet,-q", flags->quiet, "No progress output");
+  sub->add_option("--dump-latents", r.dump_latents_dir,
+                  "Write every step's latent and prediction as safetensors into this folder");
+  sub->callback([flags]() {
+    auto& request = flags->request;
+    if (!flags->image.empty()) request.image = flags->image;
+    if (flags->engine.model_dir.empty()) flags->engine.model_dir = default_model_dir();
+    const auto printer = make_progress_printer(parse_progress_mode(flags->progress, flags->quiet));
+    auto engine = Engine::open(flags->engine);
+    const GenerateResult result = engine->generate(request, printer);
+    std::printf("%s\n", result.video_path.c_str());
+    if (!flags->quiet)
+      std::fprintf(stderr, "wrote %s (%dx%d, %d frames at %d fps, %s, %.1f s) and %s\n",
+                   result.video_path.c_str(), result.width, result.height, result.frames, result.fps,
+                   result.variant.c_str(), result.timings.total, result.sidecar_path.c_str());
+  });
+}
+
+}  // namespace rayvid::apps

@@ -1,0 +1,101 @@
+// Provenance JSON, latent dumps, and a small safetensors writer.
+#include "engine/provenance.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "core/check.h"
+#include "core/version.h"
+#include "io/atomic_file.h"
+
+namespace rayvid::engine {
+namespace fs = std::filesystem;
+
+fs::path sidecar_path(const fs::path& video) {
+  fs::path p = video;
+  return p.replace_extension(".json");
+}
+
+nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan& plan,
+                               const GenerateResult& result) {
+  nlohmann::json j;
+  j["rayvid_version"] = kVersion;
+  j["prompt"] = request.prompt;
+  j["negative_prompt"] = request.negative_prompt;
+  j["image"] = request.image ? nlohmann::json(*request.image) : nlohmann::json(nullptr);
+  j["seed"] = request.seed;
+  j["variant"] = result.variant;
+  j["sampler"] = request.sampler;
+  j["steps"] = plan.steps;
+  j["guidance_scale"] = plan.guidance_scale;
+  j["guidance_scale_2"] = plan.guidance_scale_2;
+  j["shift"] = request.shift;
+  j["size"] = request.size;
+  j["resolution"] = request.resolution;
+  j["duration"] = request.duration;
+  j["width"] = plan.shape.width;
+  j["height"] = plan.shape.height;
+  j["frames"] = plan.shape.frames;
+  j["fps"] = plan.shape.fps;
+  const auto& t = result.timings;
+  j["timings_seconds"] = {{"load", t.load},         {"text_encode", t.text_encode},
+                          {"image_encode", t.image_encode}, {"denoise", t.denoise},
+                          {"vae_decode", t.vae_decode}, {"mux", t.mux}, {"total", t.total}};
+  j["step_seconds"] = result.step_seconds;
+  j["peak_memory_bytes"] = result.peak_memory_bytes;
+  return j;
+}
+
+void write_safetensors(const fs::path& path, const std::map<std::string, at::Tensor>& tensors) {
+  nlohmann::json header = nlohmann::json::object();
+  std::string data;
+  for (const auto& [name, tensor] : tensors) {
+    at::Tensor t = tensor.cpu().contiguous();
+    std::string dtype;
+    switch (t.scalar_type()) {
+      case at::kFloat: dtype = "F32"; break;
+      case at::kLong: dtype = "I64"; break;
+      case at::kByte: dtype = "U8"; break;
+      default:
+        t = t.to(at::kFloat);
+        dtype = "F32";
+    }
+    const size_t begin = data.size();
+    data.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
+    header[name] = {{"dtype", dtype}, {"shape", t.sizes().vec()}, {"data_offsets", {begin, data.size()}}};
+  }
+  header["__metadata__"] = {{"format", "pt"}, {"writer", "rayvid"}};
+  std::string text = header.dump();
+  while ((8 + text.size()) % 8 != 0) text += ' ';  // keep the data 8-byte aligned
+  std::string bytes(8, '\0');
+  const uint64_t n = text.size();
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  io::write_file_atomic(path, bytes + text + data);
+}
+
+LatentDump::LatentDump(std::string dir) : dir_(std::move(dir)) {
+  if (dir_.empty()) return;
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  RAYVID_CHECK(!ec, BadArgument, "--dump-latents {}: cannot create the folder ({})", dir_.string(),
+               ec.message());
+}
+
+void LatentDump::add(int step, double timestep, const at::Tensor& latents, const at::Tensor& prediction) {
+  if (dir_.empty()) return;
+  const std::string file = fmt::format("step_{:03d}.safetensors", step);
+  write_safetensors(dir_ / file, {{"latents", latents.to(at::kFloat)}, {"prediction", prediction.to(at::kFloat)}});
+  steps_.push_back({{"step", step}, {"timestep", timestep}, {"file", file}});
+}
+
+void LatentDump::finish(const GenerateRequest& request, const std::string& variant) {
+  if (dir_.empty()) return;
+  nlohmann::json manifest = {{"prompt", request.prompt}, {"seed", request.seed},
+                             {"sampler", request.sampler}, {"variant", variant},
+                             {"tensors", {{"latents", "the sample after this step, [1, z, T, h, w]"},
+                                          {"prediction", "the guided velocity at this step"}}},
+                             {"steps", steps_}};
+  io::write_file_atomic(dir_ / "manifest.json", manifest.dump(2) + "\n");
+}
+
+}  // namespace rayvid::engine

@@ -1,0 +1,63 @@
+// What a model folder can do (ModelPlan) and what one request will do with it (RequestPlan):
+// everything decided and validated before any heavy work, so a bad or impossible request fails
+// in milliseconds with the numbers.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "engine/component_factory.h"
+#include "models/model_folder.h"
+#include "pipeline/presets.h"
+#include "rayvid/rayvid.h"
+#include "sampling/scheduler.h"
+
+namespace rayvid::engine {
+
+struct ModelPlan {
+  std::string variant;             // "wan2.2-ti2v-5b" or "custom (...)"
+  std::string family;              // "wan2.1-t2v", "wan2.1-i2v", "wan2.2-ti2v", "wan2.2-a14b"
+  std::string pipeline_class;      // "WanPipeline" or "WanImageToVideoPipeline"
+  bool expand_timesteps = false;   // Wan2.2 TI2V: per-token timesteps, first-frame replacement
+  bool has_image_encoder = false;  // Wan2.1 I2V: CLIP tokens
+  bool two_experts = false;        // Wan2.2 A14B
+  double boundary_ratio = 0;       // A14B expert switch, fraction of num_train_timesteps
+  bool accepts_image = false;
+  bool requires_image = false;
+  int max_sequence_length = 512;
+  int default_steps = 50;
+  double default_guidance = 5.0;
+  double default_guidance_2 = 5.0;
+  pipeline::PresetFamily presets;
+  sampling::SchedulerConfig scheduler;
+  uint64_t weight_bytes = 0;  // all safetensors of the folder, as stored
+  int64_t dit_dim = 0, dit_ffn = 0, dit_layers = 0;
+};
+
+ModelPlan describe_model(const models::ModelFolder& folder);
+
+struct RequestPlan {
+  pipeline::VideoShape shape;
+  int steps = 0;
+  bool guided = false;
+  double guidance_scale = 0, guidance_scale_2 = 0;
+  std::optional<std::filesystem::path> image;
+  std::filesystem::path output;
+  double estimated_peak_bytes = 0;
+};
+
+// Validates the request against the model and the device; throws kBadArgument / kUnsupported /
+// kOutOfMemory with the fix.
+RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
+                         const LoadOptions& load);
+
+// A default output name: rayvid-YYYYmmdd-HHMMSS-seed<seed>-<first words of the prompt>.mp4
+std::string default_output_name(const GenerateRequest& request);
+
+// Rough peak memory of a request in bytes: weights in the compute dtype, the DiT's largest
+// activations, and the VAE decode's working set.
+double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& shape,
+                           int64_t dtype_bytes, bool guided);
+
+}  // namespace rayvid::engine

@@ -1,0 +1,56 @@
+// The model components a pipeline drives, as small interfaces. The pipeline layer knows what a
+// text encoder, a denoiser and a VAE do, not how; adapters in src/engine bind them to the model
+// implementations in src/models. This also lets pipeline logic be tested with stand-ins.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/image.h"
+
+namespace rayvid::pipeline {
+
+class TextEncoder {
+ public:
+  virtual ~TextEncoder() = default;
+  // Cleaned, tokenized and encoded prompts, rows beyond each prompt's length zeroed, exactly as
+  // diffusers' _get_t5_prompt_embeds: [B, max_sequence_length, text_dim].
+  virtual at::Tensor encode(const std::vector<std::string>& prompts, int max_sequence_length) = 0;
+};
+
+class ImageEncoder {
+ public:
+  virtual ~ImageEncoder() = default;
+  // The penultimate CLIP hidden state of the preprocessed image: [1, tokens, image_dim].
+  virtual at::Tensor encode(const io::Image& image) = 0;
+};
+
+// One diffusion transformer (one expert of a two-expert model).
+class Denoiser {
+ public:
+  virtual ~Denoiser() = default;
+  // Step-invariant conditioning, set once per generation: text [B, L_text, text_dim] and for
+  // Wan2.1 I2V the image tokens [B, L_img, image_dim]. B is 2 with guidance ([cond; uncond]).
+  virtual void set_context(const at::Tensor& text, const std::optional<at::Tensor>& image) = 0;
+  // latents [B, C_in, T, H, W]; timestep [B] or per token [B, L] -> velocity [B, C_out, T, H, W].
+  virtual at::Tensor forward(const at::Tensor& latents, const at::Tensor& timestep) = 0;
+};
+
+class VideoAutoencoder {
+ public:
+  virtual ~VideoAutoencoder() = default;
+  // video [B, 3, F, H, W] in [-1, 1] -> the posterior mean [B, z, T, H/s, W/s] (not normalised).
+  virtual at::Tensor encode(const at::Tensor& video) = 0;
+  // latents (not normalised) -> video [B, 3, F, H, W], clamped to [-1, 1].
+  virtual at::Tensor decode(const at::Tensor& latents) = 0;
+  virtual at::Tensor latents_mean() const = 0;  // [z]
+  virtual at::Tensor latents_std() const = 0;   // [z]
+  virtual int z_dim() const = 0;
+  virtual int spatial_stride() const = 0;   // 8 (Wan2.1) or 16 (Wan2.2)
+  virtual int temporal_stride() const = 0;  // 4
+};
+
+}  // namespace rayvid::pipeline

@@ -1,0 +1,67 @@
+// The denoising loop; mirrors the loop of diffusers' WanPipeline / WanImageToVideoPipeline.
+#include "pipeline/denoise.h"
+
+#include <ATen/ATen.h>
+
+#include "core/check.h"
+#include "sampling/guidance.h"
+
+namespace rayvid::pipeline {
+
+at::Tensor denoise(const DenoiseSetup& s, sampling::Scheduler& scheduler, const StepCallback& on_step) {
+  RAYVID_CHECK(s.high_noise != nullptr, Internal, "denoise: no model");
+  RAYVID_CHECK(s.boundary_timestep < 0 || s.low_noise != nullptr, Internal,
+               "denoise: a boundary without a low-noise expert");
+  const bool guided = s.guidance_scale > 1;
+  const int64_t batch = guided ? 2 : 1;
+  at::Tensor latents = s.noise.to(at::kFloat);  // [1, z, T, h, w]
+
+  // TI2V: mask is 0 on latent frame 0 (the clean image latent) and 1 elsewhere.
+  at::Tensor mask;  // [1, 1, T, h, w]
+  if (s.conditioning == Conditioning::kFirstFrame) {
+    mask = at::ones({1, 1, latents.size(2), latents.size(3), latents.size(4)}, latents.options());
+    mask.select(2, 0).zero_();
+  }
+
+  const auto& timesteps = scheduler.timesteps();
+  for (size_t i = 0; i < timesteps.size(); ++i) {
+    const double t = timesteps[i];
+    const bool high = s.boundary_timestep < 0 || t >= s.boundary_timestep;
+    Denoiser* model = high ? s.high_noise : s.low_noise;
+    const double scale = high ? s.guidance_scale : s.guidance_scale_2;
+
+    at::Tensor model_input;  // [1, C_in, T, h, w]
+    at::Tensor timestep;     // [B] or [B, L]
+    switch (s.conditioning) {
+      case Conditioning::kNone:
+        model_input = latents;
+        timestep = at::full({batch}, t, latents.options());
+        break;
+      case Conditioning::kConcat:
+        model_input = at::cat({latents, s.condition}, 1);
+        timestep = at::full({batch}, t, latents.options());
+        break;
+      case Conditioning::kFirstFrame: {
+        model_input = (1 - mask) * s.condition + mask * latents;
+        // One timestep per token: 0 on frame 0, t elsewhere, in token order (T, h/2, w/2).
+        using at::indexing::Slice;
+        const at::Tensor per_token = (mask.index({0, 0, Slice(), Slice(0, at::indexing::None, s.patch_h),
+                                                  Slice(0, at::indexing::None, s.patch_w)}) *
+                                      t)
+                                         .flatten();  // [L]
+        timestep = per_token.unsqueeze(0).expand({batch, per_token.size(0)});  // [B, L]
+        break;
+      }
+    }
+    const at::Tensor batched_input =
+        guided ? model_input.expand({2, -1, -1, -1, -1}) : model_input;  // [B, C_in, T, h, w]
+    at::Tensor prediction = model->forward(batched_input, timestep).to(at::kFloat);
+    if (guided) prediction = sampling::apply_guidance(prediction, scale);  // [1, C, T, h, w]
+    latents = scheduler.step(prediction, latents);
+    if (on_step) on_step(static_cast<int>(i), t, latents, prediction);
+  }
+  if (s.conditioning == Conditioning::kFirstFrame) latents = (1 - mask) * s.condition + mask * latents;
+  return latents;
+}
+
+}  // namespace rayvid::pipeline
