@@ -3,8 +3,8 @@ function(rayvid_target_defaults target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-unused-parameter>)
     if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-      # GCC 12 reports false stringop-overflow positives inside libstdc++ at -O3 (GCC bug 105705).
-      target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wno-stringop-overflow>)
+      # GCC 12 reports false stringop-overflow, array-bounds and restrict positives inside libstdc++ at -O3 (GCC bug 105705).
+      target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wno-stringop-overflow -Wno-array-bounds -Wno-restrict>)
     endif()
     if(RAYVID_FATAL_WARNINGS)
       target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
