@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iostream>
 
 #include "core/device.h"
 #include "io/safetensors.h"
@@ -74,6 +75,13 @@ TEST(UMT5Parity, Bf16) {
   const auto mask = golden.tensor("text_encoder.safetensors", "attention_mask").to(at::kLong);
   const auto hidden = enc.encoder().forward(ids, mask);
   ASSERT_EQ(hidden.scalar_type(), at::kBFloat16);
+  std::cout << "[parity] umt5 bf16: rel err vs ref bf16 "
+            << test::relative_error(hidden.to(at::kFloat), golden.tensor("text_encoder.safetensors",
+                                                                         "last_hidden_state_bf16"))
+            << ", vs ref fp32 "
+            << test::relative_error(hidden.to(at::kFloat),
+                                    golden.tensor("text_encoder.safetensors", "last_hidden_state"))
+            << "\n";
   EXPECT_TRUE(test::close_to(hidden.to(at::kFloat),
                              golden.tensor("text_encoder.safetensors", "last_hidden_state_bf16"),
                              1e-2));
