@@ -109,12 +109,12 @@ at::Tensor UMT5Encoder::forward(const at::Tensor& ids, const at::Tensor& mask) c
                BadArgument, "token ids must lie in [0, {}) (vocab_size)", c.vocab_size);
 
   auto x = at::embedding(weights_.embedding, ids_dev);  // [B, L, D]
-  // Key padding mask as an additive bias: 0 on real tokens, dtype-min on padding (transformers).
-  // (The logits are fp32 here, so fp32's lowest serves every weight dtype.)
-  const double min_value = std::numeric_limits<float>::lowest();
-  const auto key_mask = (1 - mask.to(device, at::kFloat))
-                            .mul(min_value)       // [B, L]
-                            .view({B, 1, 1, L});  // [B, 1, 1, L]
+  // Key padding mask: padded keys get the dtype's lowest value instead of the position bias, as
+  // transformers' SDPA path builds it (where(mask, position_bias, finfo.min)).
+  const auto key_valid = (mask.to(device, at::kLong) != 0).view({B, 1, 1, L});  // [B, 1, 1, L]
+  const auto lowest = at::scalar_tensor(
+      dtype == at::kBFloat16 ? -3.3895313892515355e38 : std::numeric_limits<float>::lowest(),
+      at::TensorOptions().dtype(dtype).device(device));
   const auto buckets = relative_position_buckets(
       L, c.relative_attention_num_buckets, c.relative_attention_max_distance, device);  // [L, L]
   const int64_t H = c.num_heads;
@@ -128,15 +128,14 @@ at::Tensor UMT5Encoder::forward(const at::Tensor& ids, const at::Tensor& mask) c
     // This layer's own relative-position table (umT5): [L, L, H] -> [1, H, L, L].
     auto position_bias = at::embedding(layer.relative_bias, buckets)
                              .permute({2, 0, 1})
-                             .unsqueeze(0);  // [1, H, L, L]
-    // Precision island: logits + bias + mask and the softmax in fp32.
-    auto scores = at::matmul(q, k.transpose(-1, -2)).to(at::kFloat);  // [B, H, L, L]
-    scores = scores + position_bias.to(at::kFloat) + key_mask;        // [B, H, L, L]
-    auto probs = at::softmax(scores, -1).to(dtype);                   // [B, H, L, L]
-    auto attn = at::matmul(probs, v)                                  // [B, H, L, Dh]
-                    .transpose(1, 2)
-                    .reshape({B, L, H * Dh});  // [B, L, inner]
-    x = x + at::linear(attn, layer.o);         // [B, L, D]
+                             .unsqueeze(0);                              // [1, H, L, L]
+    const auto attn_mask = at::where(key_valid, position_bias, lowest);  // [B, H, L, L]
+    // No 1/sqrt(d_kv) scaling (T5 folds it into q). SDPA keeps softmax statistics in fp32.
+    auto attn =
+        at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, false, 1.0)  // [B, H, L, Dh]
+            .transpose(1, 2)
+            .reshape({B, L, H * Dh});   // [B, L, inner]
+    x = x + at::linear(attn, layer.o);  // [B, L, D]
     // --- feed-forward (pre-norm) ---
     h = t5_rms_norm(x, layer.ffn_norm, c.layer_norm_epsilon);  // [B, L, D]
     auto ff = activation(at::linear(h, layer.wi_0), c.act);    // [B, L, d_ff]
