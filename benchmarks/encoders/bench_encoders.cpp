@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
       const double rss0 = status_mib("VmRSS");
       const auto te =
           models::umt5::TextEncoder::load(dir / "text_encoder", dir / "tokenizer", at::kCPU, dtype);
-      auto r = timed([&] { te.encode(kPrompts); }, env_int("BENCH_TEXT_ITERS", 2), rss0);
+      auto r = timed([&] { te.encode(kPrompts); }, env_int("BENCH_TEXT_ITERS", 3), rss0);
       res[fmt::format("text_{}", name)] = r;
       if (dtype == at::kFloat) {
         res["parity"]["prompt_embeds_rel_err"] =

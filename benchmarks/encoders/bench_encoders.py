@@ -44,7 +44,7 @@ PROC = dict(do_resize=True, size={"shortest_edge": 224}, resample=3, do_center_c
 PROMPT = ("A red fox walks slowly across the snowy streets of Zürich at golden hour. The camera pans "
           "slowly to the left. Cinematic, 35mm film grain.")
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
-TEXT_ITERS = int(os.environ.get("BENCH_TEXT_ITERS", "2"))
+TEXT_ITERS = int(os.environ.get("BENCH_TEXT_ITERS", "3"))
 DTYPES = os.environ.get("BENCH_DTYPES", "fp32").split(",")  # bf16 on CPUs without bf16 units is slow
 IMAGE_ITERS = int(os.environ.get("BENCH_IMAGE_ITERS", "5"))
 
@@ -180,11 +180,12 @@ def report(d: Path) -> str:
                       ("image", "CLIP encode_image (832x480 PNG -> [1, 257, 1280])")):
         for dt in DTYPES:
             p, c = py[f"{key}_{dt}"], cpp[f"{key}_{dt}"]
-            rows.append(f"| {what} | {dt} | {p['median_s'] * 1000:.0f} | {c['median_s'] * 1000:.0f} | "
-                        f"{p['median_s'] / c['median_s']:.2f}x | {p['resident_mib']:.0f} / {c['resident_mib']:.0f} | "
+            rows.append(f"| {what} | {dt} | {p['median_s'] * 1000:.0f} ({p['min_s'] * 1000:.0f}) | "
+                        f"{c['median_s'] * 1000:.0f} ({c['min_s'] * 1000:.0f}) | "
+                        f"{p['min_s'] / c['min_s']:.2f}x | {p['resident_mib']:.0f} / {c['resident_mib']:.0f} | "
                         f"{p['peak_extra_mib']:.0f} / {c['peak_extra_mib']:.0f} |")
     return "\n".join([
-        "| stage | dtype | transformers ms | rayvid ms | speed-up | resident after load + warm-up MiB (py / C++) | "
+        "| stage | dtype | transformers ms, median (min) | rayvid ms, median (min) | speed-up (min) | resident after load + warm-up MiB (py / C++) | "
         "encode peak extra MiB (py / C++) |",
         "|---|---|---|---|---|---|---|", *rows,
         "",

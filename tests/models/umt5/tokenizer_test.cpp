@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -130,6 +131,37 @@ TEST_F(TokenizerGolden, InvalidUtf8IsACleanError) {
       EXPECT_EQ(e.category(), ErrorCategory::kBadInput);
       EXPECT_NE(std::string(e.what()).find("UTF-8"), std::string::npos) << e.what();
     }
+  }
+}
+
+TEST_F(TokenizerGolden, RandomBytesNeverCrash) {
+  // Random byte strings (mostly invalid UTF-8) fail with a clean error; random code points
+  // (valid UTF-8, incl. '&', '<', controls, surrogate-free planes 0-16) always tokenise.
+  std::mt19937 rng(1234);
+  int errors = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string bytes(rng() % 64, '\0');
+    for (auto& b : bytes) b = static_cast<char>(rng() % 256);
+    try {
+      tokenizer_->encode({bytes}, 64);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.category(), ErrorCategory::kBadInput);
+      ++errors;
+    }
+  }
+  EXPECT_GT(errors, 2000);
+  const char32_t specials[] = {U'&', U'<', U';', U'#', U' ', U'\n', 0x1B, U'[', 0x80, 0xC3, 0x200B};
+  for (int i = 0; i < 3000; ++i) {
+    std::u32string text;
+    const int n = rng() % 40;
+    for (int k = 0; k < n; ++k) {
+      char32_t c = rng() % 3 == 0 ? specials[rng() % std::size(specials)]
+                                  : static_cast<char32_t>(rng() % 0x110000);
+      if (c >= 0xD800 && c <= 0xDFFF) c = U'x';
+      text.push_back(c);
+    }
+    const auto tokens = tokenizer_->encode({encode_utf8(text)}, 64);
+    EXPECT_GE(tokens.lengths[0], 1);
   }
 }
 
