@@ -6,6 +6,9 @@ make(out_dir) writes <out_dir>/golden_extra/encoders/:
       truncation at several max_length values), tokenised exactly as the Wan pipeline does
       (prompt_clean -> tokenizer(padding="max_length", truncation=True)) with the tiny tokenizer
       of <out_dir>/models/wan21_t2v/tokenizer.
+  tokenizer_byte_fallback/ + ids of the hostile strings through it: a SentencePiece model trained
+      with byte_fallback=True (umT5-style) on the harness corpus, loaded by transformers'
+      T5Tokenizer (whose Unigram has byte_fallback off: unknown characters become one <unk>).
   clip_extra.safetensors  the tiny CLIP's pixel_values and hidden_states[-2] for a batch of the
       three harness PNGs at once (batch path), from <out_dir>/models/wan21_i2v.
 
@@ -83,6 +86,37 @@ def make(out_dir: Path) -> None:
         tensors[f"mask.{name}"] = ti.attention_mask.to(torch.int64).contiguous()
         cases.append({"name": name, "raw": raw, "cleaned": cleaned, "max_length": max_len,
                       "ids": f"ids.{name}", "mask": f"mask.{name}"})
+    # A byte-fallback SentencePiece model through transformers' T5Tokenizer.
+    import io
+    import shutil
+
+    import sentencepiece as spm
+    from transformers import T5Tokenizer
+
+    corpus = (out_dir / "tokenizer" / "corpus.txt").read_text(encoding="utf-8").splitlines()
+    spm.set_random_generator_seed(1234)
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(corpus), model_writer=buf, model_type="unigram", vocab_size=1000,
+        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, num_threads=1, character_coverage=0.9995,
+        byte_fallback=True, normalization_rule_name="nmt_nfkc", shuffle_input_sentence=False,
+        minloglevel=2)
+    bf_dir = dest / "tokenizer_byte_fallback"
+    shutil.rmtree(bf_dir, ignore_errors=True)
+    bf_dir.mkdir(parents=True)
+    (bf_dir / "spiece.model").write_bytes(buf.getvalue())
+    bf_tok = T5Tokenizer.from_pretrained(str(bf_dir), extra_ids=8)
+    bf_tok.save_pretrained(str(bf_dir))
+    bf_tok = AutoTokenizer.from_pretrained(str(bf_dir))  # as a pipeline would load the folder
+    bf_strings = [(n, s) for n, s in EXTRA_STRINGS] + [
+        ("bf_unknown_runs", "\u16a0\u16a2 x \U0001F408\U0001F60E \u0e01\u0e02 y \u2603"),
+        ("bf_mixed", "caf\u00e9 \u6771\u4eac \u041c\u043e\u0441\u043a\u0432\u0430 \U0001D49C end")]
+    bf_cases = []
+    for name, raw in bf_strings:
+        ti = bf_tok([prompt_clean(raw)], padding="max_length", max_length=128, truncation=True,
+                    add_special_tokens=True, return_attention_mask=True, return_tensors="pt")
+        tensors[f"bf.ids.{name}"] = ti.input_ids.to(torch.int64).contiguous()
+        bf_cases.append({"name": name, "raw": raw, "max_length": 128, "ids": f"bf.ids.{name}"})
     save_file(tensors, str(dest / "tokens_extra.safetensors"), metadata={"format": "pt"})
 
     clip = {}
@@ -110,6 +144,8 @@ def make(out_dir: Path) -> None:
                    "truncation=True, add_special_tokens=True)",
                    "clip_batch_pngs": [f"golden/wan21_i2v/{p.name}" for p in pngs] if clip else []},
         "tokens_extra": cases,
+        "byte_fallback_tokenizer_dir": "golden_extra/encoders/tokenizer_byte_fallback",
+        "tokens_byte_fallback": bf_cases,
     }
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=True) + "\n", encoding="utf-8")
 

@@ -17,16 +17,22 @@
 namespace rayvid::models::umt5 {
 namespace {
 
-// tokenizer.json's "added_tokens" only: the vocabulary ("model") of a real umT5 tokenizer.json
-// is 16 MB of JSON we do not need, so the parser drops it while reading.
-std::vector<AddedToken> read_added_tokens(const std::filesystem::path& file) {
+struct HfTokenizerFile {
+  std::vector<AddedToken> added;
+  bool byte_fallback = false;  // model.byte_fallback (T5Tokenizer's default when absent: false)
+};
+
+// tokenizer.json's "added_tokens" and the model's flags only: the vocabulary (model.vocab) of a
+// real umT5 tokenizer.json is 16 MB of JSON we do not need, so the parser drops it while reading.
+HfTokenizerFile read_tokenizer_json(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   RAYVID_CHECK(in.good(), BadInput, "cannot read {}", file.string());
   nlohmann::json::parser_callback_t keep_added = [](int depth, nlohmann::json::parse_event_t event,
                                                     nlohmann::json& parsed) {
     if (event == nlohmann::json::parse_event_t::key && depth == 1) {
-      return parsed == "added_tokens";
+      return parsed == "added_tokens" || parsed == "model";
     }
+    if (event == nlohmann::json::parse_event_t::key && depth == 2) return parsed != "vocab";
     return true;
   };
   nlohmann::json root;
@@ -35,8 +41,16 @@ std::vector<AddedToken> read_added_tokens(const std::filesystem::path& file) {
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorCategory::kBadInput, "{}: not valid JSON ({})", file.string(), e.what());
   }
-  std::vector<AddedToken> tokens;
-  if (!root.contains("added_tokens")) return tokens;
+  HfTokenizerFile out;
+  if (root.contains("model") && root["model"].is_object()) {
+    const auto& model = root["model"];
+    RAYVID_CHECK(model.value("type", std::string("Unigram")) == "Unigram", Unsupported,
+                 "{}: model type '{}' is not a SentencePiece Unigram; the umT5 tokenizer needs one",
+                 file.string(), model.value("type", std::string()));
+    out.byte_fallback = model.value("byte_fallback", false);
+  }
+  auto& tokens = out.added;
+  if (!root.contains("added_tokens")) return out;
   RAYVID_CHECK(root["added_tokens"].is_array(), BadInput, "{}: 'added_tokens' should be a list",
                file.string());
   for (const auto& t : root["added_tokens"]) {
@@ -49,7 +63,7 @@ std::vector<AddedToken> read_added_tokens(const std::filesystem::path& file) {
     RAYVID_CHECK(!token.content.empty(), BadInput, "{}: an added token is empty", file.string());
     tokens.push_back(std::move(token));
   }
-  return tokens;
+  return out;
 }
 
 bool starts_with_at(std::string_view text, size_t pos, std::string_view token) {
@@ -78,7 +92,9 @@ Tokenizer Tokenizer::load(const std::filesystem::path& dir) {
   tok.eos_id_ = tok.spm_->eos_id() >= 0 ? tok.spm_->eos_id() : 1;
 
   if (std::filesystem::is_regular_file(dir / "tokenizer.json")) {
-    tok.added_ = read_added_tokens(dir / "tokenizer.json");
+    auto hf = read_tokenizer_json(dir / "tokenizer.json");
+    tok.added_ = std::move(hf.added);
+    tok.byte_fallback_ = hf.byte_fallback;
   } else {
     // T5 layout: control pieces, then extra_ids sentinels in reverse after the SPM vocabulary.
     for (int id = 0; id < pieces; ++id) {
@@ -113,7 +129,15 @@ std::vector<int64_t> Tokenizer::encode_cleaned(std::string_view cleaned) const {
     const auto status = spm_->Encode(segment, &piece_ids);
     RAYVID_CHECK(status.ok(), Internal, "SentencePiece failed to encode a prompt ({})",
                  status.ToString());
-    ids.insert(ids.end(), piece_ids.begin(), piece_ids.end());
+    for (size_t i = 0; i < piece_ids.size(); ++i) {
+      // A byte-fallback SentencePiece model spells unknown characters as <0xNN> pieces; when
+      // transformers' Unigram has byte_fallback off it emits one fused <unk> for the run instead.
+      if (!byte_fallback_ && spm_->IsByte(piece_ids[i])) {
+        if (i == 0 || !spm_->IsByte(piece_ids[i - 1])) ids.push_back(spm_->unk_id());
+        continue;
+      }
+      ids.push_back(piece_ids[i]);
+    }
   };
   auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
   size_t segment_start = 0;

@@ -8,6 +8,8 @@
 // that equals SentencePiece's own encoding, except for one thing: the special tokens listed in
 // tokenizer.json ("</s>", "<pad>", "<unk>", "<extra_id_N>") are recognised literally in the text
 // and map to their ids, with the text between them tokenised separately. We do the same split.
+// And if spiece.model has byte fallback but tokenizer.json's Unigram does not (T5Tokenizer's
+// default), a run of <0xNN> byte pieces becomes one <unk>, as transformers fuses unknowns.
 // The reference harness checks SentencePiece + split == transformers on every corpus line and
 // hostile input (tests/models/umt5/tokenizer_test.cpp compares our ids with transformers').
 #pragma once
@@ -64,6 +66,7 @@ class Tokenizer {
   std::vector<AddedToken> added_;  // longest content first (leftmost-longest matching)
   int64_t pad_id_ = 0;
   int64_t eos_id_ = 1;
+  bool byte_fallback_ = false;  // transformers' Unigram flag (tokenizer.json model.byte_fallback)
 };
 
 }  // namespace rayvid::models::umt5

@@ -197,5 +197,27 @@ TEST(TokenizerExtra, IdsEqualTransformers) {
   EXPECT_GE(checked, 20);
 }
 
+// umT5-style SentencePiece model with byte fallback, loaded by transformers' T5Tokenizer (whose
+// Unigram has byte_fallback off): unknown characters must become one fused <unk>, not bytes.
+TEST(TokenizerByteFallback, IdsEqualTransformers) {
+  const auto dir = test::fixtures_dir() / "golden_extra" / "encoders";
+  ASSERT_TRUE(fs::exists(dir / "manifest.json"))
+      << "run scripts/reference/extra_encoders.py --out " << test::fixtures_dir();
+  const auto manifest = io::JsonFile::load(dir / "manifest.json");
+  const auto tok = Tokenizer::load(
+      test::fixtures_dir() / manifest.json().at("byte_fallback_tokenizer_dir").get<std::string>());
+  const auto store = io::WeightStore::open_file(dir / "tokens_extra.safetensors");
+  int checked = 0;
+  for (const auto& c : manifest.json().at("tokens_byte_fallback")) {
+    const auto tokens = tok.encode({c.at("raw").get<std::string>()}, c.at("max_length"));
+    const auto ref = store.tensor(c.at("ids"));
+    EXPECT_TRUE(at::equal(tokens.ids[0], ref[0]))
+        << c.at("name").get<std::string>() << "\n ours " << tokens.ids[0].slice(0, 0, 40)
+        << "\n theirs " << ref[0].slice(0, 0, 40);
+    ++checked;
+  }
+  EXPECT_GE(checked, 20);
+}
+
 }  // namespace
 }  // namespace rayvid::models::umt5
