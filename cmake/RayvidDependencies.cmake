@@ -2,6 +2,8 @@
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBAV REQUIRED IMPORTED_TARGET libavformat libavcodec libavutil libswscale)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+# ICU: NFC normalisation in the prompt cleaning (ftfy.fix_text normalises to NFC).
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 # OpenCV: only the modules rayvid uses. Debian's per-module -dev packages ship no CMake config
 # (that comes with the all-modules libopencv-dev), so fall back to finding the libraries directly.
 find_package(OpenCV QUIET COMPONENTS core imgproc imgcodecs video)

@@ -8,7 +8,9 @@
 
 #include "apps/commands.h"
 #include "io/safetensors.h"
+#include "models/clip/config.h"
 #include "models/model_folder.h"
+#include "models/umt5/config.h"
 
 namespace rayvid::apps {
 namespace fs = std::filesystem;
@@ -53,7 +55,31 @@ Totals print_store(const io::WeightStore& store, bool list_tensors, const std::s
   return totals;
 }
 
+// Encoders get a parsed one-line summary (their config structs validate too); a config that does
+// not parse is shown with the reason instead of stopping the listing.
+bool print_encoder_summary(const models::ComponentEntry& c) {
+  const bool umt5 = c.class_name.starts_with("UMT5") || c.class_name == "T5EncoderModel";
+  const bool clip_vision = c.class_name.starts_with("CLIPVision");
+  const bool clip_processor = c.class_name.starts_with("CLIPImageProcessor");
+  if (!umt5 && !clip_vision && !clip_processor) return false;
+  try {
+    if (umt5 && fs::is_regular_file(c.dir / "config.json")) {
+      fmt::print("    config: {}\n", models::umt5::UMT5Config::load(c.dir).summary());
+    } else if (clip_vision && fs::is_regular_file(c.dir / "config.json")) {
+      fmt::print("    config: {}\n", models::clip::CLIPVisionConfig::load(c.dir).summary());
+    } else if (clip_processor && fs::is_regular_file(c.dir / "preprocessor_config.json")) {
+      fmt::print("    config: {}\n", models::clip::CLIPImageProcessorConfig::load(c.dir).summary());
+    } else {
+      return false;
+    }
+  } catch (const Error& e) {
+    fmt::print("    config: not usable: {}\n", e.what());
+  }
+  return true;
+}
+
 void print_config_summary(const models::ModelFolder& folder, const models::ComponentEntry& c) {
+  if (print_encoder_summary(c)) return;
   const fs::path config_path = c.dir / "config.json";
   if (!fs::is_regular_file(config_path)) return;
   const auto config = io::JsonFile::load(config_path);
