@@ -107,6 +107,14 @@ class DeviceBuffer {
   size_t bytes_ = 0;
 };
 
+// Where `view` (a view into the contiguous CPU tensor `base`) lives in `buffer`, a copy of base.
+inline void* device_ptr(const DeviceBuffer& buffer, const at::Tensor& base,
+                        const at::Tensor& view) {
+  const auto offset =
+      static_cast<const char*>(view.data_ptr()) - static_cast<const char*>(base.data_ptr());
+  return static_cast<char*>(buffer.data()) + offset;
+}
+
 // Fails the test with the launcher's message when a launch did not happen.
 #define RAYVID_EXPECT_LAUNCHED(call)                                  \
   do {                                                                \
