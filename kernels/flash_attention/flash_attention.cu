@@ -20,9 +20,14 @@
 //   rows are not stored.
 // Shared memory: K and V tiles, 64 rows x (head_dim + 8) elements each (the 16-byte row pad puts
 // the 8 rows of an ldmatrix in different banks): 18,432 B (d=64), 34,816 B (d=128); no opt-in.
-// Registers (budget, checked on ptxas's report by the ptxas test): at most 255 per thread with 0
-// bytes spilled, so 2+ blocks per SM; accumulators O = head_dim/2 fp32, S = 32 fp32,
-// Q fragments = head_dim/4 .b32 per thread.
+// Registers: accumulators O = head_dim/2 fp32, S = 32 fp32, Q fragments = head_dim/4 .b32 per
+// thread. Budgets (ptxas_budget test, every target; no spills, no stack): <= 168 (d=64) and <= 224
+// (d=128) registers so that 2 blocks fit an SM; ptxas 13.0 reports 143 / 190 (sm_80), 136 / 198
+// (sm_90a).
+// ptxas-budget: flash_attention_kernel<__nv_bfloat16, 64> registers=168 smem=0
+// ptxas-budget: flash_attention_kernel<__half, 64> registers=168 smem=0
+// ptxas-budget: flash_attention_kernel<__nv_bfloat16, 128> registers=224 smem=0
+// ptxas-budget: flash_attention_kernel<__half, 128> registers=224 smem=0
 //
 // Expected bound: 4 * batch * heads * q_len * kv_len * head_dim FLOP (two GEMMs); Wan2.1-14B
 // self-attention at 720p (1 x 40 heads x 32,760^2 x 128) is 2.20e13 FLOP = 22.2 ms at the H100's
