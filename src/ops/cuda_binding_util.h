@@ -8,6 +8,7 @@
 #include <initializer_list>
 
 #include "common/kernel_api.h"
+#include "core/check.h"
 
 namespace rayvid::ops::cuda_binding {
 
@@ -37,6 +38,30 @@ inline bool same_cuda_device(std::initializer_list<const at::Tensor*> tensors) {
     if (!t->is_cuda() || t->device() != first.device()) return false;
   }
   return true;
+}
+
+// Allocates out like x when undefined; false when a given out does not fit.
+inline bool prepare_out(const at::Tensor& x, at::Tensor& out) {
+  if (!out.defined()) {
+    out = at::empty_like(x, at::MemoryFormat::Contiguous);
+    return true;
+  }
+  return out.sizes() == x.sizes() && out.scalar_type() == x.scalar_type() &&
+         out.device() == x.device() && vector_friendly(out);
+}
+
+// The stride between consecutive rows of x viewed as [rows, C]; -1 when rows are not evenly
+// spaced.
+inline int64_t row_stride(const at::Tensor& x) {
+  if (x.dim() < 2) return -1;
+  for (int64_t d = 0; d + 2 < x.dim(); ++d) {
+    if (x.size(d) > 1 && x.stride(d) != x.stride(d + 1) * x.size(d + 1)) return -1;
+  }
+  return x.stride(-2);
+}
+
+inline void check_launch(kernels::LaunchError error, const char* what) {
+  RAYVID_CHECK(error == nullptr, Internal, "rayvid {} launch failed: {}", what, error);
 }
 
 }  // namespace rayvid::ops::cuda_binding

@@ -1,9 +1,9 @@
 // rayvid's CUDA kernels for the DiT block's pointwise pieces (kernels/rms_norm, kernels/adaln,
-// kernels/rope3d). Each returns false, touching nothing, when its kernel does not apply (no CUDA
-// kernels in this build, CPU tensors, dtype not bf16/fp16, unsupported sizes or strides); the
-// caller then runs the ATen version. `out`, if defined, must have x's shape, dtype and device and
-// is written in place (it may be x itself); if undefined it is allocated. Launch failures throw
-// rayvid::Error (kInternal).
+// kernels/rope3d; bound in rms_norm_cuda.cpp, adaln_cuda.cpp, rope3d_cuda.cpp). Each returns false,
+// touching nothing, when its kernel does not apply (no CUDA kernels in this build, CPU tensors,
+// dtype not bf16/fp16, unsupported sizes or strides); the caller then runs the ATen version. `out`,
+// if defined, must have x's shape, dtype and device and is written in place (it may be x itself);
+// if undefined it is allocated. Launch failures throw rayvid::Error (kInternal).
 #pragma once
 
 #include <ATen/ATen.h>
