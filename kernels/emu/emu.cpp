@@ -56,6 +56,8 @@ struct Fiber {
   Dim3 thread_idx;
   unsigned linear = 0;
   bool done = false;
+  bool at_barrier = false;  // waiting in __syncthreads for barrier_generation to move on
+  uint64_t barrier_waiting_for = 0;
   std::vector<CpAsyncCopy> cp_open;                 // issued, not yet committed
   std::vector<std::vector<CpAsyncCopy>> cp_groups;  // committed, oldest first
 };
@@ -93,8 +95,23 @@ struct LaunchState {
   LaunchStats stats;
 };
 
+Schedule schedule_from_env() {
+  const char* v = std::getenv("RAYVID_EMU_SCHEDULE");
+  const std::string s = v ? v : "";
+  if (s == "reverse") return Schedule::kReverse;
+  if (s == "shuffled") return Schedule::kShuffled;
+  if (s == "warp") return Schedule::kWarpByWarp;
+  if (s == "warp-reverse") return Schedule::kWarpByWarpReverse;
+  return Schedule::kForward;
+}
+CpAsyncLanding landing_from_env() {
+  const char* v = std::getenv("RAYVID_EMU_CP_ASYNC");
+  return v && std::string(v) == "issue" ? CpAsyncLanding::kAtIssue : CpAsyncLanding::kAtWait;
+}
+
 thread_local LaunchState* t_launch = nullptr;
-thread_local Schedule t_schedule = Schedule::kForward;
+thread_local Schedule t_schedule = schedule_from_env();
+thread_local CpAsyncLanding t_landing = landing_from_env();
 thread_local uint64_t t_seed = 0;
 thread_local LaunchStats t_last_stats;
 thread_local std::vector<std::unique_ptr<FiberStack>> t_stacks;  // reused across launches
@@ -141,6 +158,7 @@ void release_barrier(BlockState& b) {
 
 void run_cp_async_group(std::vector<CpAsyncCopy>& group) {
   for (const CpAsyncCopy& c : group) {
+    if (c.dst == nullptr) continue;  // landed at issue
     const int n = std::clamp(c.src_bytes, 0, 16);
     if (n > 0) std::memcpy(c.dst, c.src, static_cast<size_t>(n));
     if (n < 16) std::memset(static_cast<unsigned char*>(c.dst) + n, 0, static_cast<size_t>(16 - n));
@@ -167,7 +185,9 @@ void fiber_main() {
 std::vector<unsigned> order_of(unsigned n, uint64_t salt) {
   std::vector<unsigned> order(n);
   std::iota(order.begin(), order.end(), 0u);
-  if (t_schedule == Schedule::kReverse) std::reverse(order.begin(), order.end());
+  if (t_schedule == Schedule::kReverse || t_schedule == Schedule::kWarpByWarpReverse) {
+    std::reverse(order.begin(), order.end());
+  }
   if (t_schedule == Schedule::kShuffled) {
     std::mt19937_64 rng(t_seed * 0x9E3779B97F4A7C15ull + salt);
     std::shuffle(order.begin(), order.end(), rng);
@@ -211,15 +231,35 @@ void run_block(LaunchState& l, BlockState& b, unsigned block_linear) {
   }
   b.live = static_cast<int>(n);
   const std::vector<unsigned> order = order_of(n, block_linear);
+  auto resume = [&](Fiber& f) {
+    l.current = &f;
+    swapcontext(&b.scheduler, &f.context);
+    ++l.stats.context_switches;
+    if (!b.error.empty()) throw EmuError("emulator: " + b.error);
+  };
+  const bool warp_by_warp =
+      t_schedule == Schedule::kWarpByWarp || t_schedule == Schedule::kWarpByWarpReverse;
   while (b.live > 0) {
     const uint64_t progress_before = b.progress;
-    for (unsigned i : order) {
-      Fiber& f = b.fibers[i];
-      if (f.done) continue;
-      l.current = &f;
-      swapcontext(&b.scheduler, &f.context);
-      ++l.stats.context_switches;
-      if (!b.error.empty()) throw EmuError("emulator: " + b.error);
+    if (!warp_by_warp) {
+      for (unsigned i : order) {
+        if (!b.fibers[i].done) resume(b.fibers[i]);
+      }
+    } else {
+      // Warps in the order of their first thread; each runs until none of its lanes can move
+      // without the rest of the block (all at the barrier, done, or deadlocked).
+      for (size_t start = 0; start < order.size(); start += 32) {
+        const unsigned warp = order[start] / 32;
+        for (uint64_t before = ~b.progress; before != b.progress;) {
+          before = b.progress;
+          for (unsigned i : order) {
+            Fiber& f = b.fibers[i];
+            if (i / 32 != warp || f.done) continue;
+            if (f.at_barrier && f.barrier_waiting_for == b.barrier_generation) continue;
+            resume(f);
+          }
+        }
+      }
     }
     if (b.live > 0 && b.progress == progress_before) {
       throw EmuError("emulator: " + describe_deadlock(b));
@@ -314,6 +354,7 @@ void set_schedule(Schedule s, uint64_t seed) {
   t_seed = seed;
 }
 Schedule schedule() { return t_schedule; }
+void set_cp_async_landing(CpAsyncLanding landing) { t_landing = landing; }
 
 void set_max_dynamic_smem(const void* kernel, size_t bytes) {
   if (bytes > kHardMaxDynamicSmem) {
@@ -386,7 +427,11 @@ int syncthreads_count(int predicate) {
   if (b.barrier_arrived == b.live) {
     release_barrier(b);
   } else {
+    Fiber& f = *l.current;
+    f.at_barrier = true;
+    f.barrier_waiting_for = generation;
     while (b.barrier_generation == generation) yield();
+    f.at_barrier = false;
   }
   return b.barrier_result;
 }
@@ -515,6 +560,13 @@ void cp_async_16(void* smem_dst, const void* global_src, int src_bytes) {
   if (reinterpret_cast<uintptr_t>(smem_dst) % 16 != 0 ||
       (src_bytes > 0 && reinterpret_cast<uintptr_t>(global_src) % 16 != 0)) {
     fail("cp.async.cg 16: source and destination must be 16-byte aligned");
+  }
+  if (t_landing == CpAsyncLanding::kAtIssue) {
+    std::vector<CpAsyncCopy> now{{smem_dst, global_src, src_bytes}};
+    run_cp_async_group(now);
+    // Still tracked (as a no-op), so that a thread exiting without waiting is reported.
+    launch_state().current->cp_open.push_back({nullptr, nullptr, -1});
+    return;
   }
   launch_state().current->cp_open.push_back({smem_dst, global_src, src_bytes});
 }

@@ -20,7 +20,18 @@ struct Dim3 {
 
 // The order in which the emulator runs the threads of a block between synchronisation points
 // (and the blocks of a grid). A kernel whose result depends on it has a race.
-enum class Schedule { kForward, kReverse, kShuffled };
+//   kForward / kReverse / kShuffled: round robin over all threads, one synchronisation point per
+//     turn, in thread order, reverse order or a seeded permutation (warps advance in near
+//     lockstep);
+//   kWarpByWarp / kWarpByWarpReverse: one warp runs alone until all its lanes wait at
+//     __syncthreads (or exit) before the next warp starts: the widest gap between warps, which
+//     exposes a missing __syncthreads between warps that share a buffer.
+enum class Schedule { kForward, kReverse, kShuffled, kWarpByWarp, kWarpByWarpReverse };
+
+// When an emulated cp.async copy lands: kAtWait (default) as late as the GPU may land it (a
+// missing wait reads stale data), kAtIssue as early as it may (a buffer refilled before every
+// warp is done reading it shows).
+enum class CpAsyncLanding { kAtWait, kAtIssue };
 
 // Thrown by launch() for what a GPU would report as a fault or a hang: a barrier or warp
 // collective that not every thread reaches, divergent collectives, shared memory over the limit,
@@ -30,9 +41,13 @@ class EmuError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Schedule for the following launches on this OS thread (default kForward); seed for kShuffled.
+// Schedule for the following launches on this OS thread; seed for kShuffled. The default comes
+// from RAYVID_EMU_SCHEDULE (forward, reverse, shuffled, warp, warp-reverse), else kForward.
 void set_schedule(Schedule schedule, uint64_t seed = 0);
 Schedule schedule();
+// cp.async landing for the following launches on this OS thread. The default comes from
+// RAYVID_EMU_CP_ASYNC (wait, issue), else kAtWait.
+void set_cp_async_landing(CpAsyncLanding landing);
 
 // Largest dynamic shared memory a kernel may use (cudaFuncSetAttribute's
 // MaxDynamicSharedMemorySize); 48 KiB unless raised, as on the GPU.

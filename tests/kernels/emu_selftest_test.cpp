@@ -27,7 +27,8 @@ class EmuSchedules : public ::testing::TestWithParam<emu::Schedule> {
 #define SCHEDULED_TEST(name) TEST_P(EmuSchedules, name)
 INSTANTIATE_TEST_SUITE_P(Orders, EmuSchedules,
                          ::testing::Values(emu::Schedule::kForward, emu::Schedule::kReverse,
-                                           emu::Schedule::kShuffled));
+                                           emu::Schedule::kShuffled, emu::Schedule::kWarpByWarp,
+                                           emu::Schedule::kWarpByWarpReverse));
 #else
 #define SCHEDULED_TEST(name) TEST(GpuSelftest, name)
 #endif
