@@ -355,6 +355,7 @@ void set_schedule(Schedule s, uint64_t seed) {
 }
 Schedule schedule() { return t_schedule; }
 void set_cp_async_landing(CpAsyncLanding landing) { t_landing = landing; }
+CpAsyncLanding cp_async_landing() { return t_landing; }
 
 void set_max_dynamic_smem(const void* kernel, size_t bytes) {
   if (bytes > kHardMaxDynamicSmem) {

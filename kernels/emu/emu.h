@@ -48,6 +48,7 @@ Schedule schedule();
 // cp.async landing for the following launches on this OS thread. The default comes from
 // RAYVID_EMU_CP_ASYNC (wait, issue), else kAtWait.
 void set_cp_async_landing(CpAsyncLanding landing);
+CpAsyncLanding cp_async_landing();
 
 // Largest dynamic shared memory a kernel may use (cudaFuncSetAttribute's
 // MaxDynamicSharedMemorySize); 48 KiB unless raised, as on the GPU.

@@ -21,8 +21,12 @@ using kernels::DType;
 // The correct kernels must give the same answer whatever order the emulator runs threads in.
 class EmuSchedules : public ::testing::TestWithParam<emu::Schedule> {
  protected:
-  void SetUp() override { emu::set_schedule(GetParam(), 1234); }
-  void TearDown() override { emu::set_schedule(emu::Schedule::kForward); }
+  void SetUp() override {
+    saved_ = emu::schedule();
+    emu::set_schedule(GetParam(), 1234);
+  }
+  void TearDown() override { emu::set_schedule(saved_); }
+  emu::Schedule saved_ = emu::Schedule::kForward;
 };
 #define SCHEDULED_TEST(name) TEST_P(EmuSchedules, name)
 INSTANTIATE_TEST_SUITE_P(Orders, EmuSchedules,

@@ -127,7 +127,8 @@ TEST(FlashAttentionParams, UnsupportedHeadDimIsRefused) {
 
 #if !defined(RAYVID_KERNEL_TEST_GPU)
 // A race between warps (a missing barrier around the K/V buffers, a cp.async waited for too
-// early) shows as a result that depends on the order the emulator runs threads in.
+// late or a buffer refilled too early) shows as a result that depends on the order the emulator
+// runs threads in or on when cp.async copies land.
 TEST(FlashAttentionEmu, BitIdenticalUnderEveryThreadOrder) {
   const int batch = 1, heads = 1, q_len = 70, kv_len = 150, head_dim = 64;
   at::manual_seed(3);
@@ -145,19 +146,29 @@ TEST(FlashAttentionEmu, BitIdenticalUnderEveryThreadOrder) {
   p.batch = batch, p.heads = heads, p.q_len = q_len, p.kv_len = kv_len, p.head_dim = head_dim;
   p.softmax_scale = 0.125f;
   p.dtype = DType::kBFloat16;
+  // Restored afterwards: ctest also runs this suite under RAYVID_EMU_SCHEDULE / _CP_ASYNC.
+  const emu::Schedule saved_schedule = emu::schedule();
+  const emu::CpAsyncLanding saved_landing = emu::cp_async_landing();
   std::vector<at::Tensor> outs;
-  for (emu::Schedule s :
-       {emu::Schedule::kForward, emu::Schedule::kReverse, emu::Schedule::kShuffled}) {
-    emu::set_schedule(s, 99);
-    DeviceBuffer dout = DeviceBuffer::poisoned(q.nbytes());
-    p.out = dout.data();
-    RAYVID_EXPECT_LAUNCHED(kb::flash_attention_forward(p, nullptr));
-    outs.push_back(dout.to_host(q.sizes(), at::kBFloat16));
+  for (emu::CpAsyncLanding landing :
+       {emu::CpAsyncLanding::kAtWait, emu::CpAsyncLanding::kAtIssue}) {
+    for (emu::Schedule s :
+         {emu::Schedule::kForward, emu::Schedule::kReverse, emu::Schedule::kShuffled,
+          emu::Schedule::kWarpByWarp, emu::Schedule::kWarpByWarpReverse}) {
+      emu::set_schedule(s, 99);
+      emu::set_cp_async_landing(landing);
+      DeviceBuffer dout = DeviceBuffer::poisoned(q.nbytes());
+      p.out = dout.data();
+      RAYVID_EXPECT_LAUNCHED(kb::flash_attention_forward(p, nullptr));
+      outs.push_back(dout.to_host(q.sizes(), at::kBFloat16));
+    }
   }
-  emu::set_schedule(emu::Schedule::kForward);
-  EXPECT_TRUE(at::equal(outs[0], outs[1]));
-  EXPECT_TRUE(at::equal(outs[0], outs[2]));
+  emu::set_schedule(saved_schedule);
+  emu::set_cp_async_landing(saved_landing);
   EXPECT_FALSE(outs[0].isnan().any().item<bool>());
+  for (size_t i = 1; i < outs.size(); ++i) {
+    EXPECT_TRUE(at::equal(outs[0], outs[i])) << "order/landing combination " << i << " differs";
+  }
 }
 #endif
 
