@@ -1,0 +1,23 @@
+// Plain ATen normalisation ops (see norms_ref.h).
+#include "ops/reference/norms_ref.h"
+
+namespace rayvid::ops::kernel_ref {
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  const at::Tensor variance = x.to(at::kFloat).pow(2).mean(-1, /*keepdim=*/true);  // [..., 1]
+  at::Tensor normed = x * at::rsqrt(variance + eps);                               // [..., C] fp32
+  if (weight.scalar_type() != at::kFloat) normed = normed.to(weight.scalar_type());
+  return normed * weight;  // [..., C] in weight's dtype
+}
+
+at::Tensor layer_norm_modulate(const at::Tensor& x, const at::Tensor& shift,
+                               const at::Tensor& scale, double eps) {
+  const at::Tensor normed = at::layer_norm(x.to(at::kFloat), {x.size(-1)}, {}, {}, eps);  // fp32
+  return (normed * (1 + scale) + shift).to(x.scalar_type());  // [B, L, C]
+}
+
+at::Tensor gated_residual(const at::Tensor& x, const at::Tensor& y, const at::Tensor& gate) {
+  return (x.to(at::kFloat) + y * gate).to(x.scalar_type());  // [B, L, C]
+}
+
+}  // namespace rayvid::ops::kernel_ref
