@@ -43,6 +43,7 @@ struct GenerateRequest {
   std::string output;              // MP4 path; empty = a name from time, seed and prompt
   std::string dump_latents_dir;    // research hook: every step's latent and prediction
   bool analyze = false;            // run `rayvid analyze` on the result
+  bool dry_run = false;            // validate and plan only: fills the result's shape, nothing runs
 };
 
 struct StageTimings {
@@ -69,6 +70,8 @@ struct GenerateResult {
   StageTimings timings;
   std::vector<double> step_seconds;
   double peak_memory_bytes = 0;  // peak RSS on the CPU, allocator peak on CUDA
+  double estimated_peak_bytes = 0;  // the planner's estimate, checked before any heavy work
+  double guidance_scale = 0, guidance_scale_2 = 0;
 };
 
 class Engine {

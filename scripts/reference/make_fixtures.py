@@ -210,6 +210,13 @@ def generate(out: Path, demo_out: Path, only: str | None, verbose: bool) -> None
     from ref_meta_shapes import meta_shapes
 
     meta_shapes(out / "meta_shapes")
+    # Component-specific goldens: every scripts/reference/extra_<component>.py exposes make(out)
+    # and writes <out>/golden_extra/<component>/.
+    import importlib
+
+    for extra in sorted(Path(__file__).parent.glob("extra_*.py")):
+        print(f"[{extra.stem}]  ({time.time() - t0:.1f}s)")
+        importlib.import_module(extra.stem).make(out)
     print(f"[demo] -> {demo_out}  ({time.time() - t0:.1f}s)")
     make_demo(demo_out, tok, spiece)
     dt = time.time() - t0

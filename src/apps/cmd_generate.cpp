@@ -1,5 +1,6 @@
 // `rayvid generate`: flags that read like a hosted Ray API's parameters, mapped onto the engine.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -59,6 +60,8 @@ void add_generate(CLI::App& app) {
   sub->add_option("--attention", flags->engine.attention, "rayvid, sdpa or reference")->capture_default_str();
   sub->add_option("--progress", flags->progress, "text or json (on stderr)")->capture_default_str();
   sub->add_flag("--quiet,-q", flags->quiet, "No progress output");
+  sub->add_flag("--dry-run", r.dry_run,
+                "Validate and print the resolved plan as JSON (size, frames, fps, steps, memory)");
   sub->add_option("--dump-latents", r.dump_latents_dir,
                   "Write every step's latent and prediction as safetensors into this folder");
   sub->callback([flags]() {
@@ -68,6 +71,17 @@ void add_generate(CLI::App& app) {
     const auto printer = make_progress_printer(parse_progress_mode(flags->progress, flags->quiet));
     auto engine = Engine::open(flags->engine);
     const GenerateResult result = engine->generate(request, printer);
+    if (request.dry_run) {
+      const nlohmann::json plan = {{"variant", result.variant}, {"width", result.width},
+                                   {"height", result.height}, {"frames", result.frames},
+                                   {"fps", result.fps}, {"steps", result.steps},
+                                   {"guidance_scale", result.guidance_scale},
+                                   {"guidance_scale_2", result.guidance_scale_2},
+                                   {"output", result.video_path},
+                                   {"estimated_peak_bytes", result.estimated_peak_bytes}};
+      std::printf("%s\n", plan.dump().c_str());
+      return;
+    }
     std::printf("%s\n", result.video_path.c_str());
     if (!flags->quiet)
       std::fprintf(stderr, "wrote %s (%dx%d, %d frames at %d fps, %s, %.1f s) and %s\n",

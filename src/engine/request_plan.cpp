@@ -10,6 +10,7 @@
 
 #include "core/check.h"
 #include "core/memory.h"
+#include "io/image.h"
 #include "io/safetensors.h"
 
 namespace rayvid::engine {
@@ -109,6 +110,7 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                  model.variant);
     RAYVID_CHECK(fs::is_regular_file(*request.image), BadInput, "--image {}: file not found",
                  *request.image);
+    io::read_image(*request.image);  // decoding is cheap: an unreadable image fails before loading
     plan.image = *request.image;
   } else {
     RAYVID_CHECK(!model.requires_image, BadArgument,

@@ -59,19 +59,13 @@ io::VideoFrames video_to_frames(const at::Tensor& video) {
 class WanEngine : public Engine {
  public:
   explicit WanEngine(const EngineOptions& options) : folder_(models::ModelFolder::open(options.model_dir)) {
-    Stopwatch watch;
+    Stopwatch watch;  // folder reading only; weights load on the first request
     plan_ = engine::describe_model(folder_);
     load_.device = resolve_device(options.device);
     load_.dtype = options.dtype.empty()
                       ? (load_.device.is_cuda() ? c10::kBFloat16 : c10::kFloat)
                       : parse_dtype(options.dtype);
     load_.attention = options.attention;
-    c10::InferenceMode guard;
-    text_encoder_ = engine::load_text_encoder(folder_, load_);
-    if (plan_.has_image_encoder) image_encoder_ = engine::load_image_encoder(folder_, load_);
-    high_ = engine::load_denoiser(folder_, "transformer", load_);
-    if (plan_.two_experts) low_ = engine::load_denoiser(folder_, "transformer_2", load_);
-    vae_ = engine::load_vae(folder_, load_);
     load_seconds_ = watch.seconds();
   }
 
@@ -80,16 +74,23 @@ class WanEngine : public Engine {
   GenerateResult generate(const GenerateRequest& request, const ProgressCallback& progress) override {
     c10::InferenceMode guard;
     Stopwatch total;
+    // Validate everything before any heavy work; load the components on first use.
     const engine::RequestPlan plan = engine::plan_request(plan_, request, load_);
     const fs::path output = plan.output;
+    if (request.dry_run) return planned_result(plan);
+    if (!loaded_) {
+      if (progress) progress(Progress{"load", 0, 0, 0, 0, total.seconds()});
+      Stopwatch watch;
+      text_encoder_ = engine::load_text_encoder(folder_, load_);
+      if (plan_.has_image_encoder) image_encoder_ = engine::load_image_encoder(folder_, load_);
+      high_ = engine::load_denoiser(folder_, "transformer", load_);
+      if (plan_.two_experts) low_ = engine::load_denoiser(folder_, "transformer_2", load_);
+      vae_ = engine::load_vae(folder_, load_);
+      load_seconds_ += watch.seconds();
+      loaded_ = true;
+    }
 
-    GenerateResult result;
-    result.variant = plan_.variant;
-    result.width = plan.shape.width;
-    result.height = plan.shape.height;
-    result.frames = plan.shape.frames;
-    result.fps = plan.shape.fps;
-    result.steps = plan.steps;
+    GenerateResult result = planned_result(plan);
     result.timings.load = load_seconds_;
     auto report = [&](const std::string& stage, int step = 0, int total_steps = 0, double per_step = 0) {
       if (!progress) return;
@@ -200,24 +201,41 @@ class WanEngine : public Engine {
     result.video_path = output.string();
     result.sidecar_path = engine::sidecar_path(output).string();
     result.peak_memory_bytes = static_cast<double>(peak_rss_bytes());
-    result.timings.total = total.seconds() + load_seconds_;
+    result.timings.total = total.seconds();
     io::Mp4Options mp4;
     mp4.fps = plan.shape.fps;
     mp4.metadata["comment"] = engine::provenance_json(request, plan, result).dump();
     mp4.metadata["title"] = request.prompt.substr(0, 200);
     io::write_mp4(output, frames, mp4);
     result.timings.mux = stage.seconds();
-    result.timings.total = total.seconds() + load_seconds_;
+    result.timings.total = total.seconds();
     io::write_file_atomic(result.sidecar_path,
                           engine::provenance_json(request, plan, result).dump(2) + "\n");
     return result;
   }
 
  private:
+  GenerateResult planned_result(const engine::RequestPlan& plan) const {
+    GenerateResult result;
+    result.variant = plan_.variant;
+    result.width = plan.shape.width;
+    result.height = plan.shape.height;
+    result.frames = plan.shape.frames;
+    result.fps = plan.shape.fps;
+    result.steps = plan.steps;
+    result.guidance_scale = plan.guidance_scale;
+    result.guidance_scale_2 = plan.guidance_scale_2;
+    result.video_path = plan.output.string();
+    result.sidecar_path = engine::sidecar_path(plan.output).string();
+    result.estimated_peak_bytes = plan.estimated_peak_bytes;
+    return result;
+  }
+
   models::ModelFolder folder_;
   engine::ModelPlan plan_;
   engine::LoadOptions load_;
   double load_seconds_ = 0;
+  bool loaded_ = false;
   std::unique_ptr<pipeline::TextEncoder> text_encoder_;
   std::unique_ptr<pipeline::ImageEncoder> image_encoder_;
   std::unique_ptr<pipeline::Denoiser> high_, low_;

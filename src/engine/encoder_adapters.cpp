@@ -1,0 +1,46 @@
+// Binds the umT5 text encoder and the CLIP image encoder (src/models) to the pipeline's
+// TextEncoder / ImageEncoder interfaces.
+#include "engine/component_factory.h"
+#include "models/clip/image_encoder.h"
+#include "models/umt5/text_encoder.h"
+
+namespace rayvid::engine {
+namespace {
+
+class UMT5TextEncoder : public pipeline::TextEncoder {
+ public:
+  explicit UMT5TextEncoder(models::umt5::TextEncoder encoder) : encoder_(std::move(encoder)) {}
+  at::Tensor encode(const std::vector<std::string>& prompts, int max_sequence_length) override {
+    return encoder_.encode(prompts, max_sequence_length);  // [B, L, d_model], zero-padded
+  }
+
+ private:
+  models::umt5::TextEncoder encoder_;
+};
+
+class CLIPImageEncoder : public pipeline::ImageEncoder {
+ public:
+  explicit CLIPImageEncoder(models::clip::ImageEncoder encoder) : encoder_(std::move(encoder)) {}
+  at::Tensor encode(const io::Image& image) override { return encoder_.encode(image); }
+
+ private:
+  models::clip::ImageEncoder encoder_;
+};
+
+}  // namespace
+
+std::unique_ptr<pipeline::TextEncoder> load_text_encoder(const models::ModelFolder& folder,
+                                                         const LoadOptions& options) {
+  return std::make_unique<UMT5TextEncoder>(models::umt5::TextEncoder::load(
+      folder.require("text_encoder").dir, folder.require("tokenizer").dir, options.device,
+      options.dtype));
+}
+
+std::unique_ptr<pipeline::ImageEncoder> load_image_encoder(const models::ModelFolder& folder,
+                                                           const LoadOptions& options) {
+  return std::make_unique<CLIPImageEncoder>(models::clip::ImageEncoder::load(
+      folder.require("image_encoder").dir, folder.require("image_processor").dir, options.device,
+      options.dtype));
+}
+
+}  // namespace rayvid::engine
