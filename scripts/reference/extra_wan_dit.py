@@ -2,15 +2,17 @@
 and the tensor lists of the real variants. Self-contained (diffusers + torch only), deterministic,
 single-threaded, CPU. scripts/test runs it with --out tests/fixtures/generated.
 
-Writes under --out:
-  extra/wan_dit/<family>/<component>/   tiny diffusers checkpoints (save_pretrained, fp32):
+Complements the harness goldens (golden/<family>/dit_*.safetensors): adds FLF2V (image pos_embed),
+TI2V timesteps that differ per batch row or per token, its own tiny checkpoints (for renaming tests)
+and the FLF2V real architecture. Everything goes under <out>/golden_extra/wan_dit/:
+  models/<family>/<component>/   tiny diffusers checkpoints (save_pretrained, fp32):
       wan21_t2v, wan21_i2v (CLIP image tokens), wan21_flf2v (image pos_embed), wan22_ti2v
       (per-token timesteps), wan22_a14b (transformer = high-noise expert, transformer_2 = low)
-  golden/wan_dit/manifest.json + <family>.safetensors
+  manifest.json + <family>.safetensors
       one case per (family, component, latent size, timestep variant): inputs, the fp32 output
       and the bf16 output (model loaded with dtype=bfloat16, inputs cast to bf16; diffusers keeps
       its _keep_in_fp32_modules in fp32); the first timestep of each size also stores
-      intermediates (debug.*) for locating a mismatch.
+      intermediates (debug.*). `model_dir` of a case is relative to <out>.
   meta_shapes/<variant>.json   {"config": transformer config.json of the real variant,
       "tensors": [{"name", "shape"}]} from WanTransformer3DModel built on the meta device.
 """
@@ -32,6 +34,7 @@ import torch  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
 BF16 = torch.bfloat16
+EXTRA = "golden_extra/wan_dit"
 
 # ----------------------------------------------------------------------------------------------
 # real variants (diffusers transformer/config.json of the Wan-AI/*-Diffusers repos)
@@ -191,7 +194,7 @@ def _hooks(model, store: dict) -> list:
 def make_family(out: Path, golden: Golden, family: str) -> None:
     from diffusers import WanTransformer3DModel
 
-    folder = out / "extra" / "wan_dit" / family
+    folder = out / EXTRA / "models" / family
     file = f"{family}.safetensors"
     for comp, cfg in TINY[family].items():
         model = WanTransformer3DModel(**cfg).eval()
@@ -228,7 +231,7 @@ def make_family(out: Path, golden: Golden, family: str) -> None:
                 inputs["timestep"] = golden.add(file, f"{name}.timestep", ts)
                 golden.cases.append({
                     "name": f"{family}/{name}", "kind": "dit_forward", "file": file,
-                    "model_dir": f"extra/wan_dit/{family}/{comp}", "inputs": inputs, "outputs": outputs,
+                    "model_dir": f"{EXTRA}/models/{family}/{comp}", "inputs": inputs, "outputs": outputs,
                     "params": {"family": family, "component": comp, "latent_size_TxHxW": list(size),
                                "timestep_mode": mode, "batch": 2, "context_true_lens": list(CTX_LENS)}})
 
@@ -236,7 +239,7 @@ def make_family(out: Path, golden: Golden, family: str) -> None:
 def make_meta_shapes(out: Path) -> None:
     from diffusers import WanTransformer3DModel
 
-    folder = out / "meta_shapes"
+    folder = out / EXTRA / "meta_shapes"
     folder.mkdir(parents=True, exist_ok=True)
     for variant, cfg in REAL_CONFIGS.items():
         with torch.device("meta"):
@@ -250,24 +253,20 @@ def make_meta_shapes(out: Path) -> None:
             f.write("\n")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True, type=Path)
-    args = ap.parse_args()
+def make(out_dir: Path) -> None:
+    """Writes <out_dir>/golden_extra/wan_dit/ (deterministic; replaces what was there)."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
     import diffusers
 
-    make_meta_shapes(args.out)
-    shutil.rmtree(args.out / "extra" / "wan_dit", ignore_errors=True)
+    root = out_dir / EXTRA
+    shutil.rmtree(root, ignore_errors=True)
+    make_meta_shapes(out_dir)
     golden = Golden()
     for family in TINY:
-        make_family(args.out, golden, family)
-    gdir = args.out / "golden" / "wan_dit"
-    shutil.rmtree(gdir, ignore_errors=True)
-    gdir.mkdir(parents=True)
+        make_family(out_dir, golden, family)
     for fname, tensors in golden.files.items():
-        save_file(tensors, str(gdir / fname), metadata={"format": "pt"})
+        save_file(tensors, str(root / fname), metadata={"format": "pt"})
     manifest = {
         "schema_version": 1, "family": "wan_dit",
         "description": "WanTransformer3DModel forwards of the tiny Wan families (scripts/reference/extra_wan_dit.py)",
@@ -279,10 +278,16 @@ def main() -> None:
                             "timestep_proj, context (text embedder output), context_image, blocks.i [B,L,dim]"},
         "cases": golden.cases,
     }
-    with open(gdir / "manifest.json", "w", encoding="utf-8") as f:
+    with open(root / "manifest.json", "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")
-    print(f"extra_wan_dit: {len(golden.cases)} DiT cases, {len(REAL_CONFIGS)} meta-shape lists in {args.out}")
+    print(f"extra_wan_dit: {len(golden.cases)} DiT cases, {len(REAL_CONFIGS)} meta-shape lists in {root}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, type=Path)
+    make(ap.parse_args().out)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,16 @@ at::Tensor merge_heads(const at::Tensor& x) {
   return x.reshape({x.size(0), x.size(1), x.size(2) * x.size(3)});
 }
 
+// ops::attention under the run's bf16 GEMM policy: on CPUs without native bf16, LibTorch's bf16
+// attention kernels are slower than its fp32 ones, so bf16 q/k/v are attended in fp32.
+at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                  const ComputeSettings& s) {
+  if (!s.bf16_gemm_in_fp32 || q.scalar_type() != at::kBFloat16)
+    return ops::attention(q, k, v, s.attention);
+  return ops::attention(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat), s.attention)
+      .to(q.scalar_type());
+}
+
 at::Tensor self_attention(const at::Tensor& h, const AttentionWeights& w,
                           const ops::Rope3DTable& rope, const ComputeSettings& s) {
   at::Tensor q = ops::rms_norm(linear(h, w.to_q, s), w.norm_q, s.eps);  // [B, L, dim]
@@ -28,7 +38,7 @@ at::Tensor self_attention(const at::Tensor& h, const AttentionWeights& w,
   const at::Tensor v = split_heads(linear(h, w.to_v, s), s.heads);      // [B, L, heads, hd]
   q = ops::rope3d(split_heads(q, s.heads), rope);                       // [B, L, heads, hd]
   k = ops::rope3d(split_heads(k, s.heads), rope);                       // [B, L, heads, hd]
-  const at::Tensor o = ops::attention(q, k, v, s.attention);            // [B, L, heads, hd]
+  const at::Tensor o = attend(q, k, v, s);                              // [B, L, heads, hd]
   return linear(merge_heads(o), w.to_out, s);                           // [B, L, dim]
 }
 
@@ -36,9 +46,9 @@ at::Tensor cross_attention(const at::Tensor& h, const AttentionWeights& w,
                            const BlockContext& context, const ComputeSettings& s) {
   const at::Tensor q =
       split_heads(ops::rms_norm(linear(h, w.to_q, s), w.norm_q, s.eps), s.heads);  // [B,L,h,hd]
-  at::Tensor o = ops::attention(q, context.text_key, context.text_value, s.attention);
+  at::Tensor o = attend(q, context.text_key, context.text_value, s);
   if (context.image_key.defined())  // two softmaxes over text and image tokens, summed
-    o = o + ops::attention(q, context.image_key, context.image_value, s.attention);
+    o = o + attend(q, context.image_key, context.image_value, s);
   return linear(merge_heads(o), w.to_out, s);  // [B, L, dim]
 }
 

@@ -10,7 +10,7 @@
 #include "models/wan_dit/config.h"
 #include "models/wan_dit/model.h"
 #include "models/wan_dit/weights.h"
-#include "support/test_env.h"
+#include "wan_dit_fixtures.h"
 
 namespace rayvid::models::wan_dit {
 namespace {
@@ -22,19 +22,24 @@ struct MetaShapes {
   std::map<std::string, std::vector<int64_t>> tensors;
 };
 
+// The transformer lists of the harness (meta_shapes/) and of extra_wan_dit.py (FLF2V too).
 std::vector<MetaShapes> load_meta_shapes() {
   std::vector<MetaShapes> result;
-  const fs::path dir = test::fixtures_dir() / "meta_shapes";
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".json") continue;
-    const io::JsonFile file = io::JsonFile::load(entry.path());
-    MetaShapes m;
-    m.variant = entry.path().stem().string();
-    m.config = WanDiTConfig::from_json(
-        io::JsonFile::from_json(file.json().at("config"), entry.path().string() + ":config"));
-    for (const auto& t : file.json().at("tensors"))
-      m.tensors[t.at("name").get<std::string>()] = t.at("shape").get<std::vector<int64_t>>();
-    result.push_back(std::move(m));
+  for (const fs::path& dir :
+       {test::fixtures_dir() / "meta_shapes", test_fixtures::extra_dir() / "meta_shapes"}) {
+    if (!fs::is_directory(dir)) continue;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (entry.path().extension() != ".json") continue;
+      const io::JsonFile file = io::JsonFile::load(entry.path());
+      if (file.json().at("config").value("_class_name", "") != "WanTransformer3DModel") continue;
+      MetaShapes m;
+      m.variant = entry.path().stem().string();
+      m.config = WanDiTConfig::from_json(
+          io::JsonFile::from_json(file.json().at("config"), entry.path().string() + ":config"));
+      for (const auto& t : file.json().at("tensors"))
+        m.tensors[t.at("name").get<std::string>()] = t.at("shape").get<std::vector<int64_t>>();
+      result.push_back(std::move(m));
+    }
   }
   return result;
 }

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "models/wan_dit/config.h"
-#include "support/test_env.h"
+#include "wan_dit_fixtures.h"
 
 namespace rayvid::models::wan_dit {
 namespace {
@@ -87,8 +87,7 @@ TEST(WanDiTConfig, PresetsAreValidAndUnknownOnesRefused) {
 
 TEST(WanDiTConfig, TinyFixtureConfigsLoad) {
   for (const char* family : {"wan21_t2v", "wan21_i2v", "wan21_flf2v", "wan22_ti2v"}) {
-    const auto c =
-        WanDiTConfig::load(test::fixtures_dir() / "extra/wan_dit" / family / "transformer");
+    const auto c = WanDiTConfig::load(test_fixtures::tiny_model(family));
     EXPECT_EQ(c.dim, 96) << family;
     EXPECT_EQ(c.num_attention_heads, 3) << family;
   }

@@ -6,13 +6,13 @@
 #include "models/wan_dit/model.h"
 #include "models/wan_dit/modulation.h"
 #include "support/golden.h"
-#include "support/test_env.h"
+#include "wan_dit_fixtures.h"
 
 namespace rayvid::models::wan_dit {
 namespace {
 
 WanDiT tiny(const std::string& family, WanDiTOptions options = {}) {
-  return WanDiT::load(test::fixtures_dir() / "extra/wan_dit" / family / "transformer", options);
+  return WanDiT::load(test_fixtures::tiny_model(family), options);
 }
 
 struct Inputs {
@@ -20,7 +20,8 @@ struct Inputs {
 };
 
 Inputs inputs(const std::string& family) {
-  const auto store = test::GoldenSet("wan_dit").open(family + ".safetensors");
+  const auto store =
+      test_fixtures::GoldenDir(test_fixtures::extra_dir()).open(family + ".safetensors");
   const std::string base = "transformer.size_a.";
   Inputs in;
   in.latents = store.tensor(base + "hidden_states").clone();  // [2, C, 3, 6, 10]

@@ -11,7 +11,7 @@
 #include "models/wan_dit/model.h"
 #include "models/wan_dit/weight_names.h"
 #include "support/golden.h"
-#include "support/test_env.h"
+#include "wan_dit_fixtures.h"
 
 namespace rayvid::models::wan_dit {
 namespace {
@@ -101,7 +101,7 @@ TEST(WanDiTNames, TableTranslatesOriginalNames) {
 // Loads the tiny checkpoint twice, with diffusers names and renamed to original Wan names, and
 // runs one golden case through both.
 void expect_same_output_with_original_names(const std::string& family) {
-  const auto dir = test::fixtures_dir() / "extra/wan_dit" / family / "transformer";
+  const auto dir = test_fixtures::tiny_model(family);
   const StoreSource diffusers_source(io::WeightStore::open_folder(dir), dir.string());
   const RenamedSource original_source(diffusers_source);
   const auto names = original_source.names();
@@ -115,8 +115,8 @@ void expect_same_output_with_original_names(const std::string& family) {
   const WanDiT translated(config, original_source, WanDiTOptions{});
   EXPECT_EQ(WanDiTConfig::detect(original_source, config.attention_head_dim()), config);
 
-  const test::GoldenSet goldens("wan_dit");
-  const auto store = goldens.open(family + ".safetensors");
+  const auto store =
+      test_fixtures::GoldenDir(test_fixtures::extra_dir()).open(family + ".safetensors");
   const std::string base = "transformer.size_a.";
   const at::Tensor image = store.contains(base + "encoder_hidden_states_image")
                                ? store.tensor(base + "encoder_hidden_states_image")
