@@ -1,0 +1,155 @@
+// WanDiT: loading, the prompt cache and the forward pass (see model.h).
+#include "models/wan_dit/model.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+#include "core/check.h"
+#include "core/cpu_features.h"
+#include "core/device.h"
+#include "io/safetensors.h"
+#include "models/wan_dit/embeddings.h"
+#include "models/wan_dit/modulation.h"
+#include "models/wan_dit/rope_cache.h"
+#include "models/wan_dit/weight_names.h"
+
+namespace rayvid::models::wan_dit {
+namespace {
+
+WanDiTWeights load_strict(const WanDiTConfig& config, const WeightSource& source,
+                          const WanDiTOptions& options) {
+  config.validate();
+  NameTranslator translator;
+  if (is_wan_original_checkpoint(source.names())) translator = wan_original_to_diffusers;
+  WeightLoader loader(source, options.device, options.dtype, translator);
+  WanDiTWeights weights = load_weights(loader, config, options.dtype);
+  loader.finish();
+  return weights;
+}
+
+ComputeSettings make_settings(const WanDiTConfig& config, const WanDiTOptions& options) {
+  RAYVID_CHECK(options.dtype == at::kFloat || options.dtype == at::kBFloat16, BadArgument,
+               "the Wan DiT runs in fp32 or bf16, not {}", dtype_label(options.dtype));
+  ComputeSettings s;
+  s.dtype = options.dtype;
+  s.heads = config.num_attention_heads;
+  s.eps = config.eps;
+  s.attention = options.attention;
+  s.ffn_chunk_rows = std::max<int64_t>(1, options.ffn_chunk_rows);
+  const bool upcast_here = options.device.is_cpu() && !cpu_has_native_bf16_matmul();
+  s.bf16_gemm_in_fp32 =
+      options.dtype == at::kBFloat16 && (options.bf16_gemm == Bf16Gemm::kFp32 ||
+                                         (options.bf16_gemm == Bf16Gemm::kAuto && upcast_here));
+  return s;
+}
+
+}  // namespace
+
+WanDiT WanDiT::load(const std::filesystem::path& component_dir, const WanDiTOptions& options) {
+  const io::JsonFile json = io::JsonFile::load(component_dir / "config.json");
+  WanDiTConfig config = WanDiTConfig::from_json(json);
+  const StoreSource source(io::WeightStore::open_folder(component_dir), component_dir.string());
+  if (json.has("model_type") && config.image_dim) {
+    // An original config says "i2v" both for Wan2.1 I2V (CLIP tokens) and Wan2.2 I2V-A14B (none).
+    const auto names = source.names();
+    const bool has_image_path = std::any_of(names.begin(), names.end(), [](const auto& name) {
+      return wan_canonical_name(name).starts_with("condition_embedder.image_embedder.");
+    });
+    if (!has_image_path) config.image_dim.reset(), config.added_kv_proj_dim.reset();
+    if (!has_image_path) config.pos_embed_seq_len.reset();
+  }
+  return WanDiT(config, source, options);
+}
+
+WanDiT::WanDiT(const WanDiTConfig& config, const WeightSource& source, const WanDiTOptions& options)
+    : WanDiT(config, load_strict(config, source, options), options) {}
+
+WanDiT::WanDiT(const WanDiTConfig& config, WanDiTWeights weights, const WanDiTOptions& options)
+    : config_(config),
+      options_(options),
+      settings_(make_settings(config, options)),
+      weights_(std::move(weights)),
+      rope_cache_(std::make_unique<RopeTableCache>(config.attention_head_dim(),
+                                                   config.rope_max_seq_len, options.device)) {
+  config_.validate();
+}
+
+WanDiT::~WanDiT() = default;
+WanDiT::WanDiT(WanDiT&&) noexcept = default;
+WanDiT& WanDiT::operator=(WanDiT&&) noexcept = default;
+
+ContextCache WanDiT::prepare_context(const at::Tensor& text, const at::Tensor& image) const {
+  c10::InferenceMode guard;
+  RAYVID_CHECK(text.dim() == 3 && text.size(2) == config_.text_dim && text.size(1) > 0, BadArgument,
+               "text states: expected [B, tokens, {}], got [{}]", config_.text_dim,
+               fmt::join(text.sizes(), ", "));
+  const int64_t batch = text.size(0);
+  at::Tensor image_tokens;  // [B, Li, dim]
+  if (config_.has_image_input()) {
+    RAYVID_CHECK(image.defined() && image.dim() == 3 && image.size(2) == *config_.image_dim,
+                 BadArgument,
+                 "this Wan2.1 I2V/FLF2V transformer needs CLIP image tokens [B, tokens, {}]{}",
+                 *config_.image_dim,
+                 image.defined() ? fmt::format(", got [{}]", fmt::join(image.sizes(), ", ")) : "");
+    image_tokens = embed_image(image.to(options_.device), weights_, config_, settings_);
+    RAYVID_CHECK(image_tokens.size(0) == batch, BadArgument,
+                 "image tokens give batch {} but the text batch is {}", image_tokens.size(0),
+                 batch);
+  } else {
+    RAYVID_CHECK(!image.defined(), BadArgument,
+                 "this transformer has no image-token input (only Wan2.1 I2V/FLF2V have one)");
+  }
+  const at::Tensor text_tokens = embed_text(text.to(options_.device), weights_, settings_);
+  ContextCache cache;
+  cache.batch = batch;
+  cache.blocks.reserve(weights_.blocks.size());
+  for (const BlockWeights& block : weights_.blocks)
+    cache.blocks.push_back(prepare_block_context(block, text_tokens, image_tokens, settings_));
+  return cache;
+}
+
+at::Tensor WanDiT::forward(const at::Tensor& latents, const at::Tensor& timestep,
+                           const ContextCache& context) const {
+  c10::InferenceMode guard;
+  const auto& patch = config_.patch_size;
+  RAYVID_CHECK(latents.dim() == 5 && latents.size(1) == config_.in_channels, BadArgument,
+               "latents: expected [B, {}, frames, height, width], got [{}]", config_.in_channels,
+               fmt::join(latents.sizes(), ", "));
+  for (int axis = 0; axis < 3; ++axis)
+    RAYVID_CHECK(latents.size(2 + axis) % patch[axis] == 0 && latents.size(2 + axis) > 0,
+                 BadArgument,
+                 "latents [{}]: frames, height and width must be multiples of the "
+                 "patch size {}x{}x{}",
+                 fmt::join(latents.sizes(), ", "), patch[0], patch[1], patch[2]);
+  const int64_t batch = latents.size(0);
+  RAYVID_CHECK(context.batch == batch && context.blocks.size() == weights_.blocks.size(),
+               BadArgument, "the context cache holds batch {} for {} blocks; latents have batch {}",
+               context.batch, context.blocks.size(), batch);
+  const std::array<int64_t, 3> grid = {latents.size(2) / patch[0], latents.size(3) / patch[1],
+                                       latents.size(4) / patch[2]};
+  const auto rope = rope_cache_->get(grid);
+  const TimestepGroups groups = group_timesteps(timestep, batch, grid, options_.device);
+  const TimeEmbedding time = embed_time(groups.values, weights_, config_, settings_);
+
+  const at::Tensor tokens = patchify(latents.to(options_.device, settings_.dtype), patch);
+  const Linear patch_embedding{weights_.patch_embedding.weight.view({config_.dim, -1}),
+                               weights_.patch_embedding.bias};
+  at::Tensor x = linear(tokens, patch_embedding, settings_);  // [B, L, dim]
+
+  for (size_t i = 0; i < weights_.blocks.size(); ++i)
+    x = block_forward(std::move(x), weights_.blocks[i], time.proj, groups, *rope, context.blocks[i],
+                      settings_);
+
+  // Output head (fp32 island): shift, scale = table + temb.
+  const at::Tensor head = weights_.scale_shift_table[0] + time.temb.to(at::kFloat).unsqueeze(1);
+  const at::Tensor shift = rows_for_groups(head.select(1, 0), groups);        // [B, G, 1, dim]
+  const at::Tensor scale = rows_for_groups(head.select(1, 1), groups);        // [B, G, 1, dim]
+  const at::Tensor h = modulated_norm(x, scale, shift, groups, config_.eps);  // [B, L, dim]
+  const at::Tensor out = linear(h, weights_.proj_out, settings_);  // [B, L, pt·ph·pw·C_out]
+  return unpatchify(out, grid, patch).to(at::kFloat);              // [B, C_out, F, H, W]
+}
+
+}  // namespace rayvid::models::wan_dit

@@ -1,0 +1,79 @@
+// WanDiT: the Wan diffusion transformer (diffusers WanTransformer3DModel) for every Wan variant:
+// Wan2.1 T2V/I2V/FLF2V, Wan2.2 TI2V-5B (per-token timesteps) and each A14B expert (load two
+// WanDiT objects; choosing the expert per step is the pipeline's job).
+//
+// Use: prepare_context() once per generation (prompt K/V of every block), then forward() per
+// step. Batch rows are independent (cond/uncond as B = 2 in one call).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "models/wan_dit/block.h"
+#include "models/wan_dit/config.h"
+#include "models/wan_dit/layers.h"
+#include "models/wan_dit/weights.h"
+#include "ops/attention.h"
+
+namespace rayvid::models::wan_dit {
+
+enum class Bf16Gemm {
+  kAuto,    // fp32 GEMMs of bf16 values on CPUs without native bf16, native bf16 elsewhere
+  kNative,  // LibTorch's bf16 GEMM
+  kFp32,    // always fp32 GEMMs of the bf16 values
+};
+
+struct WanDiTOptions {
+  c10::Device device = c10::Device(c10::kCPU);
+  c10::ScalarType dtype = c10::kFloat;  // fp32 or bf16; fp32 islands as diffusers either way
+  ops::AttentionBackend attention = ops::AttentionBackend::kSdpa;
+  Bf16Gemm bf16_gemm = Bf16Gemm::kAuto;
+  int64_t ffn_chunk_rows = 8192;
+};
+
+// Everything forward() needs that depends only on the prompt and image, not on the step.
+struct ContextCache {
+  int64_t batch = 0;
+  std::vector<BlockContext> blocks;  // one per transformer block
+};
+
+class RopeTableCache;
+
+class WanDiT {
+ public:
+  // config.json + safetensors of a component folder (e.g. <model>/transformer); diffusers or
+  // original Wan names and configs.
+  static WanDiT load(const std::filesystem::path& component_dir, const WanDiTOptions& options);
+  // Strict: every tensor of `config` must be in `source` with its shape, and nothing else.
+  WanDiT(const WanDiTConfig& config, const WeightSource& source, const WanDiTOptions& options);
+  // Weights already made (e.g. random ones in a benchmark).
+  WanDiT(const WanDiTConfig& config, WanDiTWeights weights, const WanDiTOptions& options);
+  ~WanDiT();
+  WanDiT(WanDiT&&) noexcept;
+  WanDiT& operator=(WanDiT&&) noexcept;
+
+  const WanDiTConfig& config() const { return config_; }
+  const WanDiTOptions& options() const { return options_; }
+  const WanDiTWeights& weights() const { return weights_; }
+
+  // text: [B, Lt, text_dim] (umT5 output, padding rows zero); image: [B, Li, image_dim] CLIP
+  // tokens for Wan2.1 I2V ([2B, Li, image_dim] first+last frame for FLF2V), else undefined.
+  ContextCache prepare_context(const at::Tensor& text, const at::Tensor& image = {}) const;
+
+  // latents: [B, in_channels, F, H, W] (F, H, W multiples of the patch); timestep: [B] or
+  // [B, F·H·W/(pt·ph·pw)] (per token, TI2V). Returns the velocity [B, out_channels, F, H, W] fp32.
+  at::Tensor forward(const at::Tensor& latents, const at::Tensor& timestep,
+                     const ContextCache& context) const;
+
+ private:
+  WanDiTConfig config_;
+  WanDiTOptions options_;
+  ComputeSettings settings_;
+  WanDiTWeights weights_;
+  std::unique_ptr<RopeTableCache> rope_cache_;
+};
+
+}  // namespace rayvid::models::wan_dit

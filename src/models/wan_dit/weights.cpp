@@ -1,0 +1,106 @@
+// Wan DiT tensor list: see weights.h.
+#include "models/wan_dit/weights.h"
+
+#include <fmt/format.h>
+
+namespace rayvid::models::wan_dit {
+namespace {
+
+using P = WeightPrecision;
+
+void visit_linear(const WeightVisitor& visit, const std::string& name, Linear& linear,
+                  std::vector<int64_t> weight_shape, P precision = P::kCompute) {
+  const int64_t out = weight_shape[0];
+  visit(name + ".weight", weight_shape, precision, linear.weight);
+  visit(name + ".bias", {out}, precision, linear.bias);
+}
+
+void visit_norm(const WeightVisitor& visit, const std::string& name, AffineNorm& norm, int64_t c) {
+  visit(name + ".weight", {c}, P::kFloat32, norm.weight);
+  visit(name + ".bias", {c}, P::kFloat32, norm.bias);
+}
+
+void visit_attention(const WeightVisitor& visit, const std::string& name, AttentionWeights& a,
+                     const WanDiTConfig& c, bool image_path) {
+  const int64_t d = c.dim;
+  visit_linear(visit, name + ".to_q", a.to_q, {d, d});
+  visit_linear(visit, name + ".to_k", a.to_k, {d, d});
+  visit_linear(visit, name + ".to_v", a.to_v, {d, d});
+  visit_linear(visit, name + ".to_out.0", a.to_out, {d, d});
+  visit(name + ".norm_q.weight", {d}, P::kCompute, a.norm_q);
+  visit(name + ".norm_k.weight", {d}, P::kCompute, a.norm_k);
+  if (image_path) {
+    visit_linear(visit, name + ".add_k_proj", a.add_k_proj, {d, *c.added_kv_proj_dim});
+    visit_linear(visit, name + ".add_v_proj", a.add_v_proj, {d, *c.added_kv_proj_dim});
+    visit(name + ".norm_added_k.weight", {d}, P::kCompute, a.norm_added_k);
+  }
+}
+
+}  // namespace
+
+void visit_weights(WanDiTWeights& w, const WanDiTConfig& c, const WeightVisitor& visit) {
+  const int64_t d = c.dim;
+  const auto& p = c.patch_size;
+  visit_linear(visit, "patch_embedding", w.patch_embedding, {d, c.in_channels, p[0], p[1], p[2]});
+  visit_linear(visit, "condition_embedder.time_embedder.linear_1", w.time_linear_1, {d, c.freq_dim},
+               P::kFloat32);
+  visit_linear(visit, "condition_embedder.time_embedder.linear_2", w.time_linear_2, {d, d},
+               P::kFloat32);
+  visit_linear(visit, "condition_embedder.time_proj", w.time_proj, {6 * d, d});
+  visit_linear(visit, "condition_embedder.text_embedder.linear_1", w.text_linear_1,
+               {d, c.text_dim});
+  visit_linear(visit, "condition_embedder.text_embedder.linear_2", w.text_linear_2, {d, d});
+  if (c.image_dim) {
+    const int64_t di = *c.image_dim;
+    const std::string name = "condition_embedder.image_embedder";
+    if (c.pos_embed_seq_len)
+      visit(name + ".pos_embed", {1, *c.pos_embed_seq_len, di}, P::kCompute,
+            w.image_embedder.pos_embed);
+    visit_norm(visit, name + ".norm1", w.image_embedder.norm1, di);
+    visit_linear(visit, name + ".ff.net.0.proj", w.image_embedder.ff_in, {di, di});
+    visit_linear(visit, name + ".ff.net.2", w.image_embedder.ff_out, {d, di});
+    visit_norm(visit, name + ".norm2", w.image_embedder.norm2, d);
+  }
+  w.blocks.resize(c.num_layers);
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string name = fmt::format("blocks.{}", i);
+    BlockWeights& b = w.blocks[i];
+    visit(name + ".scale_shift_table", {1, 6, d}, P::kFloat32, b.scale_shift_table);
+    visit_attention(visit, name + ".attn1", b.attn1, c, false);
+    visit_attention(visit, name + ".attn2", b.attn2, c, c.image_dim.has_value());
+    if (c.cross_attn_norm) visit_norm(visit, name + ".norm2", b.norm2, d);
+    visit_linear(visit, name + ".ffn.net.0.proj", b.ffn_in, {c.ffn_dim, d});
+    visit_linear(visit, name + ".ffn.net.2", b.ffn_out, {d, c.ffn_dim});
+  }
+  visit_linear(visit, "proj_out", w.proj_out, {p[0] * p[1] * p[2] * c.out_channels, d});
+  visit("scale_shift_table", {1, 2, d}, P::kFloat32, w.scale_shift_table);
+}
+
+WanDiTWeights load_weights(WeightLoader& loader, const WanDiTConfig& config,
+                           c10::ScalarType compute_dtype) {
+  WanDiTWeights weights;
+  visit_weights(weights, config,
+                [&](const std::string& name, const std::vector<int64_t>& shape,
+                    WeightPrecision precision, at::Tensor& slot) {
+                  slot = loader.take(
+                      name, shape,
+                      precision == WeightPrecision::kFloat32 ? at::kFloat : compute_dtype);
+                });
+  // diffusers' _keys_to_ignore_on_load_unexpected: an unused query norm of the image path.
+  for (int64_t i = 0; i < config.num_layers; ++i) {
+    const std::string stray = fmt::format("blocks.{}.attn2.norm_added_q.weight", i);
+    if (loader.has(stray)) loader.take(stray, {config.dim});
+  }
+  return weights;
+}
+
+std::map<std::string, std::vector<int64_t>> weight_shapes(const WanDiTConfig& config) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  WanDiTWeights unused;
+  visit_weights(unused, config,
+                [&](const std::string& name, const std::vector<int64_t>& shape, WeightPrecision,
+                    at::Tensor&) { shapes[name] = shape; });
+  return shapes;
+}
+
+}  // namespace rayvid::models::wan_dit

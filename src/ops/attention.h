@@ -1,0 +1,26 @@
+// Scaled dot-product attention, softmax(q·kᵀ/√head_dim)·v, without a mask, on the DiT's natural
+// layout [B, L, heads, head_dim] (what the projections produce, so no transposes are needed by a
+// kernel). Backends:
+//   reference  plain ATen math in fp32, chunked over queries so memory stays bounded
+//   sdpa       at::scaled_dot_product_attention (flash/memory-efficient kernels of LibTorch)
+//   rayvid     rayvid's own CUDA kernel; until it exists this falls back to sdpa (logged once)
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string_view>
+
+namespace rayvid::ops {
+
+enum class AttentionBackend { kReference, kSdpa, kRayvid };
+
+// "reference", "sdpa" or "rayvid"; anything else is a kBadArgument error listing the choices.
+AttentionBackend parse_attention_backend(std::string_view name);
+std::string_view attention_backend_name(AttentionBackend backend);
+
+// q: [B, Lq, heads, head_dim], k and v: [B, Lk, heads, head_dim], all of one floating dtype and
+// device. Returns [B, Lq, heads, head_dim] in q's dtype. Scale 1/sqrt(head_dim).
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     AttentionBackend backend);
+
+}  // namespace rayvid::ops
