@@ -24,7 +24,7 @@ at::Tensor RMSNorm::forward(const at::Tensor& x) const {
   const at::Tensor denom = at::norm(xf, 2, {1}, /*keepdim=*/true).clamp_min_(1e-12);  // [B,1,...]
   at::Tensor y = at::div(xf, denom);                                                  // like x
   if (low_precision) y = y.to(x.scalar_type());
-  y.mul_(scale);
+  y.mul_(python_scalar(scale));  // not mul_(double): see python_scalar
   y.mul_(gamma);
   return y;
 }

@@ -61,6 +61,12 @@ at::Tensor causal_conv_cached(const CausalConv3d& conv, const at::Tensor& x, Fea
   return out;
 }
 
+at::Tensor python_scalar(double value) {
+  at::Tensor t = at::scalar_tensor(value, at::TensorOptions().dtype(at::kDouble));
+  t.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return t;
+}
+
 Conv2d Conv2d::load(WeightLoader& loader, const std::string& prefix, int64_t in, int64_t out,
                     int64_t kernel, int64_t stride, int64_t padding) {
   Conv2d conv;

@@ -62,6 +62,11 @@ struct CausalConv3d {
 // `cache` null: the whole clip in one call (zero padding).
 at::Tensor causal_conv_cached(const CausalConv3d& conv, const at::Tensor& x, FeatureCache* cache);
 
+// A Python float as PyTorch passes it to an op (a 0-dim double "wrapped number"): for bf16/fp16
+// tensors the kernels then multiply in fp32 with the unrounded value, where the C++ Scalar
+// overloads (Tensor::mul_(double)) would first round the value to the tensor's dtype.
+at::Tensor python_scalar(double value);
+
 // nn.Conv2d applied frame by frame (the resamplers and the attention projections).
 struct Conv2d {
   at::Tensor weight;  // [C_out, C_in, kH, kW]

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "models/wan_vae/causal_conv.h"
 
 namespace rayvid::models::wan_vae {
 
@@ -22,7 +23,7 @@ void blend_rows(const at::Tensor& a, at::Tensor& b, int64_t extent) {
   for (int64_t y = 0; y < e; ++y) {
     const double w = static_cast<double>(y) / static_cast<double>(e);
     at::Tensor row = b.select(-2, y);  // [..., W]
-    row.copy_(a.select(-2, ha - e + y) * (1.0 - w) + row * w);
+    row.copy_(a.select(-2, ha - e + y) * python_scalar(1.0 - w) + row * python_scalar(w));
   }
 }
 
@@ -32,7 +33,7 @@ void blend_cols(const at::Tensor& a, at::Tensor& b, int64_t extent) {
   for (int64_t x = 0; x < e; ++x) {
     const double w = static_cast<double>(x) / static_cast<double>(e);
     at::Tensor col = b.select(-1, x);  // [..., H]
-    col.copy_(a.select(-1, wa - e + x) * (1.0 - w) + col * w);
+    col.copy_(a.select(-1, wa - e + x) * python_scalar(1.0 - w) + col * python_scalar(w));
   }
 }
 
