@@ -97,6 +97,7 @@ DecodeMemoryEstimate estimate_decode_memory(const WanVAEConfig& cfg, int64_t bat
     h = std::min(h, plan.tile_height / s);
     w = std::min(w, plan.tile_width / s);
   }
+  const int64_t tile_h = h, tile_w = w;  // the walk below scales h, w up stage by stage
   const auto dims = cfg.decoder_dims();
   const auto temporal_up = cfg.temperal_upsample();
   int64_t t = 1;
@@ -214,7 +215,7 @@ DecodeMemoryEstimate estimate_decode_memory(const WanVAEConfig& cfg, int64_t bat
   const uint64_t output = walk.bytes(c_out, frames, out_h / p, out_w / p);
   est.io = latent + output + (p > 1 ? output : 0);
   if (plan.tiled) {
-    const int64_t th = h * s / p, tw = w * s / p;
+    const int64_t th = tile_h * s / p, tw = tile_w * s / p;
     const int64_t blend_h = (plan.tile_height - plan.stride_height) / p;
     const int64_t blend_w = (plan.tile_width - plan.stride_width) / p;
     const int64_t cols = (latent_width + plan.stride_width / s - 1) / (plan.stride_width / s);
