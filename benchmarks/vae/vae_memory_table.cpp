@@ -38,11 +38,10 @@ int main() {
         const int64_t h = s.height / 16, w = s.width / 16;
         const auto a = estimate_decode_memory(cfg, 1, t, h, w, dtype, untiled);
         const auto b = estimate_decode_memory(cfg, 1, t, h, w, dtype, tiles);
-        std::printf("| %s (%ldx%ld) | %s | %ld | 48x%ldx%ldx%ld | %s | %s | %s | %s | %s |\n", s.name,
-                    s.width, s.height, d.name, d.frames, t, h, w,
+        std::printf("| %s (%ldx%ld) | %s | %ld | 48x%ldx%ldx%ld | %s | %s | %s | %s | %s |\n",
+                    s.name, s.width, s.height, d.name, d.frames, t, h, w,
                     dtype == at::kFloat ? "fp32" : "bf16", gib(a.total()).c_str(),
-                    a.peak_layer.c_str(), gib(b.total()).c_str(),
-                    gib(b.weights + b.io).c_str());
+                    a.peak_layer.c_str(), gib(b.total()).c_str(), gib(b.weights + b.io).c_str());
       }
     }
   }

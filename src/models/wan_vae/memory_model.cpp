@@ -208,13 +208,14 @@ DecodeMemoryEstimate estimate_decode_memory(const WanVAEConfig& cfg, int64_t bat
     est.weights = params * walk.elem;
   }
 
-  // Inputs and outputs: the latent, the assembled output (patchified) and, with patchify, the
-  // unpatchified copy; tiled: one tile's output over all frames and the blend strips.
+  // Inputs and outputs: the latent and the video; tiled: the video assembled patchified and its
+  // unpatchified copy, one tile's output over all frames and the blend strips.
   const uint64_t latent = walk.bytes(cfg.z_dim, num_frames_latent, latent_height, latent_width);
   const int64_t c_out = cfg.out_channels;
   const uint64_t output = walk.bytes(c_out, frames, out_h / p, out_w / p);
-  est.io = latent + output + (p > 1 ? output : 0);
+  est.io = latent + output;  // untiled: each chunk is unpatchified straight into the video
   if (plan.tiled) {
+    est.io += p > 1 ? output : 0;  // tiles are blended patchified, then unpatchified at the end
     const int64_t th = tile_h * s / p, tw = tile_w * s / p;
     const int64_t blend_h = (plan.tile_height - plan.stride_height) / p;
     const int64_t blend_w = (plan.tile_width - plan.stride_width) / p;

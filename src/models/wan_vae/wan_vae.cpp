@@ -128,10 +128,10 @@ TilePlan WanVAE::plan_encode(const std::vector<int64_t>& shape, const EncodeOpti
   return untiled;
 }
 
-at::Tensor WanVAE::decode_untiled(const at::Tensor& z) const {
+at::Tensor WanVAE::decode_untiled(const at::Tensor& z, bool finalize) const {
   const int64_t num_latent = z.size(2);
   FeatureCache cache;
-  at::Tensor out;  // [B, C_out, F, H', W'] (patchified, unclamped)
+  at::Tensor out;  // [B, 3, F, H, W] (finalize) or [B, C_out, F, H/p, W/p]
   int64_t frame = 0;
   for (int64_t i = 0; i < num_latent; ++i) {
     cache.begin_chunk();
@@ -161,18 +161,16 @@ at::Tensor WanVAE::decode(const at::Tensor& latent, const DecodeOptions& options
   const at::Tensor z = latent.to(device_, dtype_);  // [B, z, T, h, w]
   const TilePlan plan = plan_decode(z.sizes().vec(), options);
   const int64_t p = config_.patch_size, s = config_.scale_factor_spatial;
-  at::Tensor out;  // [B, C_out, F, H/p, W/p]
-  if (!plan.tiled) {
-    out = decode_untiled(z);
-  } else {
-    const auto axis = [&](int64_t tile, int64_t stride, int64_t latent_size) {
-      return TileAxis{tile / s, stride / s, stride / p, tile / p - stride / p, latent_size * s / p};
-    };
-    out = run_tiled(z, axis(plan.tile_height, plan.stride_height, z.size(3)),
-                    axis(plan.tile_width, plan.stride_width, z.size(4)),
-                    [this](const at::Tensor& tile) { return decode_untiled(tile); });
-  }
-  return unpatchify(out, p).clamp_(-1.0, 1.0);  // [B, 3, F, H, W]
+  if (!plan.tiled) return decode_untiled(z, /*finalize=*/true);  // [B, 3, F, H, W]
+  // Tiles are blended in the decoder's (patchified) output space, as diffusers does.
+  const auto axis = [&](int64_t tile, int64_t stride, int64_t latent_size) {
+    return TileAxis{tile / s, stride / s, stride / p, tile / p - stride / p, latent_size * s / p};
+  };
+  const at::Tensor out = run_tiled(
+      z, axis(plan.tile_height, plan.stride_height, z.size(3)),
+      axis(plan.tile_width, plan.stride_width, z.size(4)),
+      [this](const at::Tensor& tile) { return decode_untiled(tile, false); });  // [B,C,F,H/p,W/p]
+  return unpatchify(out, p).clamp_(-1.0, 1.0);                                  // [B, 3, F, H, W]
 }
 
 at::Tensor WanVAE::encode_untiled(const at::Tensor& x) const {

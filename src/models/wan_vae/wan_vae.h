@@ -53,7 +53,9 @@ class WanVAE {
   TilePlan plan_encode(const std::vector<int64_t>& video_shape, const EncodeOptions& options) const;
 
  private:
-  at::Tensor decode_untiled(const at::Tensor& latent) const;   // -> patchified, unclamped
+  // `finalize`: unpatchify and clamp each chunk into the final video (no second full-size
+  // buffer); otherwise return the raw patchified decoder output (tiles are blended raw).
+  at::Tensor decode_untiled(const at::Tensor& latent, bool finalize) const;
   at::Tensor encode_untiled(const at::Tensor& patches) const;  // patchified video -> mean
 
   WanVAEConfig config_;

@@ -49,9 +49,9 @@ TEST(WanVAEMemoryModel, WeightsAndOutputHandCounts) {
   const auto e22 =
       estimate_decode_memory(WanVAEConfig::wan22(), 1, 31, 44, 80, at::kBFloat16, untiled);
   EXPECT_EQ(e22.weights, uint64_t{704688668} * 2);
-  // io: latent + output (+ the unpatchified copy for Wan2.2)
+  // io: latent + output (untiled, chunks are unpatchified straight into the output)
   EXPECT_EQ(e21.io, uint64_t{16} * 21 * 60 * 104 * 4 + uint64_t{3} * 81 * 480 * 832 * 4);
-  EXPECT_EQ(e22.io, uint64_t{48} * 31 * 44 * 80 * 2 + 2 * uint64_t{3} * 121 * 704 * 1280 * 2);
+  EXPECT_EQ(e22.io, uint64_t{48} * 31 * 44 * 80 * 2 + uint64_t{3} * 121 * 704 * 1280 * 2);
   EXPECT_EQ(e21.total(), e21.weights + e21.io + e21.feature_cache + e21.activations);
   EXPECT_FALSE(e21.peak_layer.empty());
 }
