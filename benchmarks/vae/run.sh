@@ -25,3 +25,4 @@ for size in "${sizes[@]}"; do
   "$build/benchmarks/vae/bench_wan_vae" "$out/vae" $size | tee -a "$out/results.jsonl"
   $py benchmarks/vae/bench_diffusers.py "$out/vae" $size 2>/dev/null | tee -a "$out/results.jsonl"
 done
+.venv/bin/python benchmarks/vae/format_results.py "$out/results.jsonl"
