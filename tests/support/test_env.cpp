@@ -12,8 +12,20 @@ namespace rayvid::test {
 namespace fs = std::filesystem;
 namespace {
 
-fs::path from_env(const char* name) {
+#ifndef RAYVID_DEFAULT_SOURCE_DIR
+#define RAYVID_DEFAULT_SOURCE_DIR ""
+#endif
+#ifndef RAYVID_DEFAULT_FIXTURES
+#define RAYVID_DEFAULT_FIXTURES ""
+#endif
+#ifndef RAYVID_DEFAULT_CLI
+#define RAYVID_DEFAULT_CLI ""
+#endif
+
+// The environment (ctest sets it), else the build's defaults (see tests/CMakeLists.txt).
+fs::path from_env(const char* name, const char* fallback) {
   const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') value = fallback;
   if (value == nullptr || *value == '\0')
     throw std::runtime_error(std::string(name) + " is not set; run the tests through ctest");
   return fs::path(value);
@@ -21,16 +33,16 @@ fs::path from_env(const char* name) {
 
 }  // namespace
 
-fs::path source_dir() { return from_env("RAYVID_SOURCE_DIR"); }
+fs::path source_dir() { return from_env("RAYVID_SOURCE_DIR", RAYVID_DEFAULT_SOURCE_DIR); }
 fs::path fixtures_dir() {
-  const fs::path dir = from_env("RAYVID_FIXTURES");
+  const fs::path dir = from_env("RAYVID_FIXTURES", RAYVID_DEFAULT_FIXTURES);
   if (!fs::is_directory(dir))
     throw std::runtime_error(dir.string() +
                              " is missing; make it with scripts/reference/make_fixtures.py "
                              "(scripts/test does this)");
   return dir;
 }
-fs::path cli_path() { return from_env("RAYVID_CLI"); }
+fs::path cli_path() { return from_env("RAYVID_CLI", RAYVID_DEFAULT_CLI); }
 
 fs::path scratch_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / "rayvid-tests" / name;
