@@ -97,7 +97,7 @@ VideoAnalysis analyze_video(const io::VideoFrames& video, const io::Image* sourc
       row.warp_error = m.warp_error;
       row.warp_valid_fraction = m.valid_fraction;
       row.abs_diff = m.mean_abs_diff;
-      if (m.mean_abs_diff < options.still_abs_diff) ++still;
+      if (m.mean_abs_diff < options.still_abs_diff && m.flow_mean < options.still_flow) ++still;
     }
     if (compare != nullptr && i < compare->num_frames) {
       row.compare_psnr = psnr(frame, view(*compare, i));

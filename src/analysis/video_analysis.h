@@ -16,8 +16,11 @@ namespace rayvid::analysis {
 struct AnalysisOptions {
   double fps = 16;  // the video's frame rate: sets VBench's frame sampling for the dynamic degree
   // Frozen output: a pair of consecutive frames is "still" when its mean absolute difference is
-  // below this many 8-bit levels; the video is frozen when at least frozen_fraction of pairs are.
+  // below still_abs_diff 8-bit levels and its mean flow below still_flow pixels (a slow pan over
+  // smooth content can differ by ~1 level per frame, so the difference alone is not enough); the
+  // video is frozen when at least frozen_fraction of pairs are still.
   double still_abs_diff = 1.0;
+  double still_flow = 0.1;
   double frozen_fraction = 0.9;
 };
 

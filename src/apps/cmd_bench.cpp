@@ -60,8 +60,12 @@ void run_plan(const BenchFlags& f) {
   const eb::ArchSpec arch = eb::arch_spec(f.arch);
   const auto shape = arch_shape(arch, f);
   const auto device = eb::device_preset(f.device_preset);
+  RAYVID_CHECK(f.engine.dtype.empty() || f.engine.dtype == "bf16" || f.engine.dtype == "fp16" ||
+                   f.engine.dtype == "fp32",
+               BadArgument, "--dtype {}: choose fp32, bf16 or fp16", f.engine.dtype);
+  const double dtype_bytes = f.engine.dtype == "fp32" ? 4 : 2;  // --plan assumes bf16 by default
   const auto plan = eb::plan_cost(arch, shape, device, single_steps(f, arch.default_steps),
-                                  !f.no_guidance);
+                                  !f.no_guidance, dtype_bytes);
   std::optional<eb::MeasuredRun> measured;
   if (!f.measured.empty()) measured = eb::read_measured_run(f.measured);
   std::fputs(eb::format_plan(plan, measured).c_str(), stdout);

@@ -112,6 +112,7 @@ CostPlan plan_cost(const ArchSpec& arch, const pipeline::VideoShape& shape, cons
   p.tokens = count_tokens(arch, shape);
   p.steps = steps;
   p.guided = guided;
+  p.dtype_bytes = dtype_bytes;
   p.forward = dit_forward_flops(arch, p.tokens);
   p.vae_flops = vae_decode_flops(arch, shape);
   p.text_encoder_flops = (guided ? 2 : 1) * umt5_flops();

@@ -54,6 +54,7 @@ struct CostPlan {
   Tokens tokens;
   int steps = 0;
   bool guided = true;            // two forwards per step (CFG)
+  double dtype_bytes = 2;        // compute dtype of weights and activations: 2 (bf16) or 4 (fp32)
   ForwardFlops forward;
   double vae_flops = 0;
   double text_encoder_flops = 0;  // prompt + negative prompt through umT5-XXL

@@ -34,6 +34,7 @@ std::string human_bytes(double bytes) {
 }
 
 std::string human_seconds(double s) {
+  if (s >= 7200) return fmt::format("{:.1f} h", s / 3600);
   if (s >= 120) return fmt::format("{:.0f} min {:.0f} s", std::floor(s / 60), std::fmod(s, 60.0));
   if (s >= 1) return fmt::format("{:.2f} s", s);
   return fmt::format("{:.1f} ms", s * 1e3);
@@ -72,9 +73,10 @@ std::string format_plan(const CostPlan& p, const std::optional<MeasuredRun>& mea
   const auto& a = p.arch;
   const auto& t = p.tokens;
   std::string s;
-  s += fmt::format("{} at {}x{}x{} frames on {} (bf16)\n", a.description, p.shape.width,
-                   p.shape.height, p.shape.frames, p.device.description);
-  s += fmt::format("  device: {:.1f} TFLOP/s, {:.0f} GB/s, {:.0f} GB  [{}]\n",
+  s += fmt::format("{} at {}x{}x{} frames on {} ({})\n", a.description, p.shape.width,
+                   p.shape.height, p.shape.frames, p.device.description,
+                   p.dtype_bytes == 4 ? "fp32" : "bf16");
+  s += fmt::format("  device: {:.4g} TFLOP/s, {:.0f} GB/s, {:.0f} GB  [{}]\n",
                    p.device.matmul_tflops, p.device.bandwidth_gbs, p.device.memory_gb,
                    p.device.source);
   s += fmt::format("  tokens: {} video ({} x {} x {} latent, /{} per side) + {} context\n", t.video,
@@ -119,6 +121,7 @@ nlohmann::json plan_json(const CostPlan& p, const std::optional<MeasuredRun>& me
       {"shape", {{"width", p.shape.width}, {"height", p.shape.height}, {"frames", p.shape.frames}}},
       {"tokens", {{"video", p.tokens.video}, {"context", p.tokens.context}}},
       {"steps", p.steps},
+      {"dtype_bytes", p.dtype_bytes},
       {"guided", p.guided},
       {"flops", {{"forward_linear", p.forward.linear}, {"forward_attention", p.forward.attention},
                  {"forward_total", p.forward.total()}, {"vae_decode", p.vae_flops},
