@@ -108,7 +108,7 @@ TEST(AnalyzeCli, WritesJsonCsvContactSheetAndPlots) {
   io::Mp4Options options;
   options.fps = 16;
   io::write_mp4(dir / "clip.mp4", test::translate(canvas, 128, 96, 9, 3), options);
-  const auto run = rayvid::test::run_command(rayvid::test::cli_path().string() + " analyze " +
+  const auto run = rayvid::test::run_command(std::string(RAYVID_TEST_CLI) + " analyze " +
                                              (dir / "clip.mp4").string() + " --out " +
                                              (dir / "out").string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -116,7 +116,7 @@ TEST(AnalyzeCli, WritesJsonCsvContactSheetAndPlots) {
   for (const char* file : {"analysis.json", "per_frame.csv", "contact_sheet.png", "motion.png"})
     EXPECT_TRUE(fs::is_regular_file(dir / "out" / file)) << file << "\n" << run.output;
   EXPECT_FALSE(fs::exists(dir / "out" / "preservation.png"));  // no --source, no source plot
-  const auto missing = rayvid::test::run_command(rayvid::test::cli_path().string() +
+  const auto missing = rayvid::test::run_command(std::string(RAYVID_TEST_CLI) +
                                                  " analyze " + (dir / "nope.mp4").string());
   EXPECT_EQ(missing.exit_code, 3) << missing.output;  // bad input
   EXPECT_NE(missing.output.find("video not found"), std::string::npos) << missing.output;
