@@ -79,8 +79,8 @@ std::string format_plan(const CostPlan& p, const std::optional<MeasuredRun>& mea
   s += fmt::format("  device: {:.4g} TFLOP/s, {:.0f} GB/s, {:.0f} GB  [{}]\n",
                    p.device.matmul_tflops, p.device.bandwidth_gbs, p.device.memory_gb,
                    p.device.source);
-  s += fmt::format("  tokens: {} video ({} x {} x {} latent, /{} per side) + {} context\n", t.video,
-                   t.latent_frames, t.latent_height, t.latent_width, a.patch, t.context);
+  s += fmt::format("  tokens: {} video ({} x {} x {} latent, {}x{} patches) + {} context\n", t.video,
+                   t.latent_frames, t.latent_height, t.latent_width, a.patch, a.patch, t.context);
   const double share = p.forward.attention / p.forward.total() * 100;
   s += fmt::format("  FLOPs per DiT forward: {} = linear {} + attention {} ({:.0f}% attention)\n",
                    human_flops(p.forward.total()), human_flops(p.forward.linear),
