@@ -116,8 +116,8 @@ double mean_delta_e_2000(const std::vector<Lab>& reference, FrameView frame) {
 
 double mean_delta_e_2000(FrameView a, FrameView b) {
   RAYVID_CHECK(a.width == b.width && a.height == b.height, BadInput,
-               "colour drift needs frames of the same size, got {}x{} and {}x{}", a.width,
-               a.height, b.width, b.height);
+               "colour drift needs frames of the same size, got {}x{} and {}x{}", a.width, a.height,
+               b.width, b.height);
   return mean_delta_e_2000(to_lab(a), b);
 }
 

@@ -16,9 +16,9 @@ namespace rayvid::analysis {
 io::Image contact_sheet(const io::VideoFrames& video, const ContactSheetOptions& options) {
   RAYVID_CHECK(video.num_frames >= 1 && video.width > 0 && video.height > 0, BadInput,
                "a contact sheet needs at least one frame");
-  RAYVID_CHECK(options.columns >= 1 && options.rows >= 1 && options.tile_width >= 8 &&
-                   options.gap >= 0,
-               BadArgument, "contact sheet: columns and rows >= 1, tile width >= 8, gap >= 0");
+  RAYVID_CHECK(
+      options.columns >= 1 && options.rows >= 1 && options.tile_width >= 8 && options.gap >= 0,
+      BadArgument, "contact sheet: columns and rows >= 1, tile width >= 8, gap >= 0");
   const int wanted = options.columns * options.rows;
   const int count = std::min(wanted, video.num_frames);
   const int columns = std::min(options.columns, count);
@@ -35,7 +35,8 @@ io::Image contact_sheet(const io::VideoFrames& video, const ContactSheetOptions&
     cv::Mat tile;  // [tile_h, tile_w, 3]
     cv::resize(as_mat(view(video, index)), tile, cv::Size(tile_w, tile_h), 0, 0, cv::INTER_AREA);
     const int r = k / columns, c = k % columns;
-    tile.copyTo(canvas(cv::Rect(gap + c * (tile_w + gap), gap + r * (tile_h + gap), tile_w, tile_h)));
+    tile.copyTo(
+        canvas(cv::Rect(gap + c * (tile_w + gap), gap + r * (tile_h + gap), tile_w, tile_h)));
   }
   io::Image out;
   out.width = canvas.cols;

@@ -13,9 +13,9 @@ namespace rayvid::analysis {
 namespace {
 
 void check_same_size(FrameView a, FrameView b, const char* metric) {
-  RAYVID_CHECK(a.width == b.width && a.height == b.height && a.width > 0 && a.height > 0,
-               BadInput, "{} needs two non-empty frames of the same size, got {}x{} and {}x{}",
-               metric, a.width, a.height, b.width, b.height);
+  RAYVID_CHECK(a.width == b.width && a.height == b.height && a.width > 0 && a.height > 0, BadInput,
+               "{} needs two non-empty frames of the same size, got {}x{} and {}x{}", metric,
+               a.width, a.height, b.width, b.height);
 }
 
 }  // namespace
@@ -44,15 +44,15 @@ double ssim(FrameView a, FrameView b) {
     cv::GaussianBlur(m, out, window, 1.5, 1.5, cv::BORDER_REFLECT);
     return out;
   };
-  const cv::Mat mu_x = blur(x), mu_y = blur(y);                  // local means
+  const cv::Mat mu_x = blur(x), mu_y = blur(y);  // local means
   const cv::Mat mu_xx = mu_x.mul(mu_x), mu_yy = mu_y.mul(mu_y), mu_xy = mu_x.mul(mu_y);
-  const cv::Mat var_x = blur(x.mul(x)) - mu_xx;                  // local variances
+  const cv::Mat var_x = blur(x.mul(x)) - mu_xx;  // local variances
   const cv::Mat var_y = blur(y.mul(y)) - mu_yy;
-  const cv::Mat cov_xy = blur(x.mul(y)) - mu_xy;                 // local covariance
+  const cv::Mat cov_xy = blur(x.mul(y)) - mu_xy;  // local covariance
   cv::Mat num = (2 * mu_xy + kC1).mul(2 * cov_xy + kC2);
   cv::Mat den = (mu_xx + mu_yy + kC1).mul(var_x + var_y + kC2);
   cv::Mat map;
-  cv::divide(num, den, map);                                     // [H, W, 3] SSIM map
+  cv::divide(num, den, map);  // [H, W, 3] SSIM map
   const cv::Scalar per_channel = cv::mean(map);
   return (per_channel[0] + per_channel[1] + per_channel[2]) / 3.0;
 }
@@ -61,7 +61,8 @@ double mean_abs_diff(FrameView a, FrameView b) {
   check_same_size(a, b, "frame difference");
   const size_t n = static_cast<size_t>(a.width) * a.height * 3;
   uint64_t sum = 0;
-  for (size_t i = 0; i < n; ++i) sum += a.rgb[i] > b.rgb[i] ? a.rgb[i] - b.rgb[i] : b.rgb[i] - a.rgb[i];
+  for (size_t i = 0; i < n; ++i)
+    sum += a.rgb[i] > b.rgb[i] ? a.rgb[i] - b.rgb[i] : b.rgb[i] - a.rgb[i];
   return static_cast<double>(sum) / static_cast<double>(n);
 }
 

@@ -15,7 +15,9 @@ struct FrameView {
   const uint8_t* rgb = nullptr;  // [height, width, 3] interleaved RGB, row-major, no padding
 };
 
-inline FrameView view(const io::Image& image) { return {image.width, image.height, image.rgb.data()}; }
+inline FrameView view(const io::Image& image) {
+  return {image.width, image.height, image.rgb.data()};
+}
 inline FrameView view(const io::VideoFrames& video, int frame) {
   return {video.width, video.height, video.frame(frame)};
 }

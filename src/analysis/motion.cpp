@@ -54,8 +54,10 @@ void magnitude_stats(const cv::Mat& flow, double* mean, double* top5) {
 
 void check_pair(FrameView a, FrameView b) {
   RAYVID_CHECK(a.width == b.width && a.height == b.height && a.width >= 8 && a.height >= 8,
-               BadInput, "optical flow needs two frames of the same size, at least 8x8; got {}x{} "
-               "and {}x{}", a.width, a.height, b.width, b.height);
+               BadInput,
+               "optical flow needs two frames of the same size, at least 8x8; got {}x{} "
+               "and {}x{}",
+               a.width, a.height, b.width, b.height);
 }
 
 }  // namespace
@@ -98,8 +100,7 @@ PairMotion measure_motion(FrameView a, FrameView b, bool with_warp) {
     const auto* pa = fa.ptr<cv::Vec3b>(y);
     const auto* pb = b_warped.ptr<cv::Vec3f>(y);
     for (int x = 0; x < map.cols; ++x) {
-      if (m[x][0] < 0 || m[x][1] < 0 || m[x][0] > map.cols - 1 || m[x][1] > map.rows - 1)
-        continue;
+      if (m[x][0] < 0 || m[x][1] < 0 || m[x][0] > map.cols - 1 || m[x][1] > map.rows - 1) continue;
       const double sx = f[x][0] + bw[x][0], sy = f[x][1] + bw[x][1];
       const double nf = f[x][0] * f[x][0] + f[x][1] * f[x][1];
       const double nb = bw[x][0] * bw[x][0] + bw[x][1] * bw[x][1];

@@ -7,10 +7,10 @@
 namespace rayvid::analysis {
 
 struct PairMotion {
-  double flow_mean = 0;     // mean flow magnitude over all pixels, in pixels (forward flow a -> b)
-  double flow_top5 = 0;     // mean of the largest 5% of magnitudes (VBench's get_score statistic)
-  double warp_error = 0;    // mean squared RGB error in [0, 1] units between a and b warped to a,
-                            // over pixels that pass the forward/backward consistency check
+  double flow_mean = 0;   // mean flow magnitude over all pixels, in pixels (forward flow a -> b)
+  double flow_top5 = 0;   // mean of the largest 5% of magnitudes (VBench's get_score statistic)
+  double warp_error = 0;  // mean squared RGB error in [0, 1] units between a and b warped to a,
+                          // over pixels that pass the forward/backward consistency check
   double valid_fraction = 0;  // share of pixels that passed the check (and stay inside the frame)
   double mean_abs_diff = 0;   // plain frame difference, 8-bit levels
 };

@@ -24,12 +24,9 @@ nlohmann::json summary_json(const VideoAnalysis& a) {
                    {"mean_ssim", opt(a.mean_source_ssim)},
                    {"mean_delta_e_2000", opt(a.mean_delta_e)},
                    {"last_delta_e_2000", opt(a.last_delta_e)}};
-  j["motion"] = {{"mean_flow_px", a.mean_flow},
-                 {"mean_warp_error", a.mean_warp_error},
-                 {"mean_abs_diff", a.mean_abs_diff},
-                 {"flicker_score", a.flicker_score},
-                 {"still_fraction", a.still_fraction},
-                 {"frozen", a.frozen}};
+  j["motion"] = {{"mean_flow_px", a.mean_flow},        {"mean_warp_error", a.mean_warp_error},
+                 {"mean_abs_diff", a.mean_abs_diff},   {"flicker_score", a.flicker_score},
+                 {"still_fraction", a.still_fraction}, {"frozen", a.frozen}};
   const auto& d = a.dynamic;
   j["dynamic_degree"] = {{"dynamic", d.dynamic},
                          {"fraction", d.fraction},

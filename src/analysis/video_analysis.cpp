@@ -45,7 +45,8 @@ DynamicDegree dynamic_degree(const io::VideoFrames& video, double fps) {
   // at least one moving pair is required here.
   d.required_count = std::max(1, round_half_even(4.0 * d.sampled_frames / 16.0));
   for (size_t i = 1; i < picked.size(); ++i)
-    if (flow_top5(view(video, picked[i - 1]), view(video, picked[i])) > d.threshold) ++d.moving_pairs;
+    if (flow_top5(view(video, picked[i - 1]), view(video, picked[i])) > d.threshold)
+      ++d.moving_pairs;
   const int pairs = d.sampled_frames - 1;
   d.fraction = pairs > 0 ? static_cast<double>(d.moving_pairs) / pairs : 0;
   d.dynamic = pairs > 0 && d.moving_pairs >= d.required_count;

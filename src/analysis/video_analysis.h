@@ -29,20 +29,20 @@ struct AnalysisOptions {
 struct FrameRow {
   int frame = 0;
   std::optional<double> source_psnr, source_ssim, source_delta_e;  // dB, [-1, 1], CIEDE2000
-  std::optional<double> flow_mean, flow_top5;                     // pixels
-  std::optional<double> warp_error, warp_valid_fraction;          // [0,1]^2 units, share
-  std::optional<double> abs_diff;                                 // 8-bit levels
+  std::optional<double> flow_mean, flow_top5;                      // pixels
+  std::optional<double> warp_error, warp_valid_fraction;           // [0,1]^2 units, share
+  std::optional<double> abs_diff;                                  // 8-bit levels
   std::optional<double> compare_psnr, compare_ssim;
 };
 
 struct DynamicDegree {
-  int frame_interval = 1;   // VBench samples every round(fps / 8)-th frame
+  int frame_interval = 1;  // VBench samples every round(fps / 8)-th frame
   int sampled_frames = 0;
-  double threshold = 0;     // pixels: 6 * max(1, 8 / fps) * min(H, W) / 256
-  int required_count = 0;   // max(1, round(4 * sampled_frames / 16)), ties to even as Python
-  int moving_pairs = 0;     // sampled pairs whose top-5% flow exceeds the threshold
-  double fraction = 0;      // moving_pairs / (sampled_frames - 1): a continuous dynamic degree
-  bool dynamic = false;     // VBench's binary verdict: moving_pairs >= required_count
+  double threshold = 0;    // pixels: 6 * max(1, 8 / fps) * min(H, W) / 256
+  int required_count = 0;  // max(1, round(4 * sampled_frames / 16)), ties to even as Python
+  int moving_pairs = 0;    // sampled pairs whose top-5% flow exceeds the threshold
+  double fraction = 0;     // moving_pairs / (sampled_frames - 1): a continuous dynamic degree
+  bool dynamic = false;    // VBench's binary verdict: moving_pairs >= required_count
 };
 
 struct VideoAnalysis {
@@ -54,13 +54,13 @@ struct VideoAnalysis {
   std::optional<double> first_frame_psnr, first_frame_ssim;  // frame 0 vs the source
   std::optional<double> mean_source_psnr, mean_source_ssim;  // over all frames
   std::optional<double> last_frame_psnr, last_frame_ssim;
-  std::optional<double> mean_delta_e, last_delta_e;          // CIEDE2000 vs the source
-  double mean_flow = 0;        // pixels per frame, over all consecutive pairs
-  double mean_warp_error = 0;  // over all consecutive pairs
-  double mean_abs_diff = 0;    // 8-bit levels, over all consecutive pairs
-  double flicker_score = 1;    // VBench temporal flickering: (255 - mean_abs_diff) / 255
+  std::optional<double> mean_delta_e, last_delta_e;  // CIEDE2000 vs the source
+  double mean_flow = 0;                              // pixels per frame, over all consecutive pairs
+  double mean_warp_error = 0;                        // over all consecutive pairs
+  double mean_abs_diff = 0;                          // 8-bit levels, over all consecutive pairs
+  double flicker_score = 1;  // VBench temporal flickering: (255 - mean_abs_diff) / 255
   DynamicDegree dynamic;
-  double still_fraction = 0;   // share of consecutive pairs below still_abs_diff
+  double still_fraction = 0;  // share of consecutive pairs below still_abs_diff
   bool frozen = false;
   std::optional<double> mean_compare_psnr, mean_compare_ssim;
 };

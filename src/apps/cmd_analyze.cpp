@@ -28,10 +28,11 @@ struct AnalyzeFlags {
 void print_summary(const analysis::VideoAnalysis& a) {
   std::printf("video: %dx%d, %d frames at %.3g fps\n", a.width, a.height, a.frames, a.fps);
   if (a.has_source)
-    std::printf("source: first frame PSNR %.2f dB, SSIM %.4f; last frame PSNR %.2f dB, SSIM %.4f; "
-                "colour drift (CIEDE2000) mean %.2f, last %.2f\n",
-                *a.first_frame_psnr, *a.first_frame_ssim, *a.last_frame_psnr, *a.last_frame_ssim,
-                *a.mean_delta_e, *a.last_delta_e);
+    std::printf(
+        "source: first frame PSNR %.2f dB, SSIM %.4f; last frame PSNR %.2f dB, SSIM %.4f; "
+        "colour drift (CIEDE2000) mean %.2f, last %.2f\n",
+        *a.first_frame_psnr, *a.first_frame_ssim, *a.last_frame_psnr, *a.last_frame_ssim,
+        *a.mean_delta_e, *a.last_delta_e);
   std::printf("motion: mean flow %.3f px/frame, warping error %.3g, flicker score %.4f\n",
               a.mean_flow, a.mean_warp_error, a.flicker_score);
   std::printf("dynamic degree: %s (%d of %d sampled pairs over %.2f px; %d needed)\n",
@@ -47,9 +48,9 @@ void print_summary(const analysis::VideoAnalysis& a) {
 
 void run(const AnalyzeFlags& f) {
   RAYVID_CHECK(fs::is_regular_file(f.video), BadInput, "{}: video not found", f.video);
-  const fs::path out = f.out.empty()
-                           ? fs::path(fs::path(f.video).replace_extension("").string() + "-analysis")
-                           : fs::path(f.out);
+  const fs::path out =
+      f.out.empty() ? fs::path(fs::path(f.video).replace_extension("").string() + "-analysis")
+                    : fs::path(f.out);
   std::error_code ec;
   fs::create_directories(out, ec);
   RAYVID_CHECK(!ec, BadArgument, "--out {}: cannot create the folder ({})", out.string(),
@@ -66,8 +67,10 @@ void run(const AnalyzeFlags& f) {
       decoded.frames, source ? &*source : nullptr, compare ? &compare->frames : nullptr, options);
 
   nlohmann::json j = analysis::to_json(a);
-  j["inputs"] = {{"video", f.video}, {"source", f.source.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.source)},
-                 {"compare", f.compare.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.compare)}};
+  j["inputs"] = {
+      {"video", f.video},
+      {"source", f.source.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.source)},
+      {"compare", f.compare.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.compare)}};
   io::write_file_atomic(out / "analysis.json", j.dump(2) + "\n");
   io::write_file_atomic(out / "per_frame.csv", analysis::to_csv(a));
   io::write_png(out / "contact_sheet.png", analysis::contact_sheet(decoded.frames));
@@ -80,13 +83,15 @@ void run(const AnalyzeFlags& f) {
 }  // namespace
 
 void add_analyze(CLI::App& app) {
-  auto* sub = app.add_subcommand("analyze", "Measure motion and source-image preservation of a video");
+  auto* sub =
+      app.add_subcommand("analyze", "Measure motion and source-image preservation of a video");
   auto flags = std::make_shared<AnalyzeFlags>();
   sub->add_option("video", flags->video, "The video to analyse (MP4)")->required();
   sub->add_option("--source,-s", flags->source,
                   "Source image (resized to cover the video and centre-cropped): first-frame "
                   "PSNR/SSIM, drift over time, colour drift");
-  sub->add_option("--compare,-c", flags->compare, "A second video of the same size: PSNR/SSIM per frame");
+  sub->add_option("--compare,-c", flags->compare,
+                  "A second video of the same size: PSNR/SSIM per frame");
   sub->add_option("--out,-o", flags->out, "Output folder (default: <video>-analysis/)");
   sub->add_flag("--no-plots", flags->no_plots, "Skip the matplotlib plots");
   sub->callback([flags]() { run(*flags); });

@@ -39,7 +39,8 @@ pipeline::VideoShape arch_shape(const eb::ArchSpec& arch, const BenchFlags& f) {
   // Default resolution: the variant's native one (480p for Wan2.1 1.3B, 720p otherwise).
   const std::string resolution =
       !f.resolution.empty() ? f.resolution : (arch.name == "wan2.1-1.3b" ? "540p" : "720p");
-  pipeline::VideoShape shape = pipeline::resolve_preset(arch.presets, f.size, resolution, f.duration);
+  pipeline::VideoShape shape =
+      pipeline::resolve_preset(arch.presets, f.size, resolution, f.duration);
   if (f.width > 0) shape.width = f.width;
   if (f.height > 0) shape.height = f.height;
   if (f.frames > 0) shape.frames = f.frames;
@@ -125,23 +126,26 @@ void run_samplers(const BenchFlags& f) {
   meta.width = first.width;
   meta.height = first.height;
   meta.frames = first.frames;
-  io::write_file_atomic(options.out_dir / "bench.json", eb::sampler_json(meta, records).dump(2) + "\n");
+  io::write_file_atomic(options.out_dir / "bench.json",
+                        eb::sampler_json(meta, records).dump(2) + "\n");
   io::write_file_atomic(options.out_dir / "bench.csv", eb::sampler_csv(records));
   std::fputs(eb::format_sampler_table(records).c_str(), stdout);
   if (!f.no_plots)
-    run_plot_script("plot_sampler_bench.py",
-                    {(options.out_dir / "bench.csv").string(), (options.out_dir / "bench.png").string()});
+    run_plot_script("plot_sampler_bench.py", {(options.out_dir / "bench.csv").string(),
+                                              (options.out_dir / "bench.png").string()});
   std::printf("wrote %s\n", options.out_dir.c_str());
 }
 
 }  // namespace
 
 void add_bench(CLI::App& app) {
-  auto* sub = app.add_subcommand("bench", "Plan costs, time an architecture, or benchmark samplers");
+  auto* sub =
+      app.add_subcommand("bench", "Plan costs, time an architecture, or benchmark samplers");
   auto f = std::make_shared<BenchFlags>();
   sub->add_flag("--plan", f->plan, "Cost planner: FLOPs, memory and time floors of --arch");
   sub->add_flag("--measure", f->measure, "Time --arch with random weights (DiT steps, VAE decode)");
-  sub->add_option("--arch", f->arch, fmt::format("Architecture: {}", fmt::join(eb::arch_names(), ", ")));
+  sub->add_option("--arch", f->arch,
+                  fmt::format("Architecture: {}", fmt::join(eb::arch_names(), ", ")));
   sub->add_option("--device-preset", f->device_preset,
                   fmt::format("Device for --plan: {}", fmt::join(eb::device_preset_names(), ", ")))
       ->capture_default_str();
@@ -149,12 +153,14 @@ void add_bench(CLI::App& app) {
                   "A `rayvid bench` JSON or `rayvid generate` sidecar: show measured over floor");
   sub->add_option("--json", f->json, "Also write the plan as JSON to this file");
   sub->add_option("--size", f->size, "Aspect preset")->capture_default_str();
-  sub->add_option("--resolution", f->resolution, "540p, 720p, 1080p (default: the variant's native)");
+  sub->add_option("--resolution", f->resolution,
+                  "540p, 720p, 1080p (default: the variant's native)");
   sub->add_option("--duration", f->duration, "5s or 10s")->capture_default_str();
   sub->add_option("--width", f->width, "Override the preset width");
   sub->add_option("--height", f->height, "Override the preset height");
   sub->add_option("--frames", f->frames, "Override the frame count (4n+1)");
-  sub->add_option("--steps", f->steps, "Step counts: one for --plan/--measure, a list (4,8) for samplers");
+  sub->add_option("--steps", f->steps,
+                  "Step counts: one for --plan/--measure, a list (4,8) for samplers");
   sub->add_flag("--no-guidance", f->no_guidance, "One forward per step instead of two");
   sub->add_option("--model,-m", f->model, "Sampler benchmark: a diffusers-layout Wan folder");
   sub->add_option("--samplers", f->samplers, "Samplers to compare")->capture_default_str();
@@ -166,7 +172,8 @@ void add_bench(CLI::App& app) {
   sub->add_option("--guidance-scale,-g", f->guidance_scale, "Guidance (default: the model's)");
   sub->add_option("--device", f->engine.device, "auto, cpu or cuda")->capture_default_str();
   sub->add_option("--dtype", f->engine.dtype, "fp32, bf16 or fp16");
-  sub->add_option("--attention", f->engine.attention, "rayvid, sdpa or reference")->capture_default_str();
+  sub->add_option("--attention", f->engine.attention, "rayvid, sdpa or reference")
+      ->capture_default_str();
   sub->add_option("--out,-o", f->out, "Sampler benchmark output folder (default: rayvid-bench/)");
   sub->add_flag("--no-plots", f->no_plots, "Skip the matplotlib plot");
   sub->add_flag("--quiet,-q", f->quiet, "No progress output");

@@ -1,5 +1,5 @@
-// The hook for `rayvid generate --analyze`: after the MP4 is written, the engine calls this and puts
-// the result into the sidecar under "analysis" (wired by the engine owner).
+// The hook for `rayvid generate --analyze`: after the MP4 is written, the engine calls this and
+// puts the result into the sidecar under "analysis" (wired by the engine owner).
 #pragma once
 
 #include <filesystem>

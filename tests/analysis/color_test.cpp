@@ -34,8 +34,8 @@ TEST(DeltaE2000, MatchesSharmaTestData) {
   };
   for (const auto& p : pairs) {
     EXPECT_NEAR(delta_e_2000(p.x, p.y), p.expected, 1e-4)
-        << "Lab (" << p.x.L << ", " << p.x.a << ", " << p.x.b << ") vs (" << p.y.L << ", "
-        << p.y.a << ", " << p.y.b << ")";
+        << "Lab (" << p.x.L << ", " << p.x.a << ", " << p.x.b << ") vs (" << p.y.L << ", " << p.y.a
+        << ", " << p.y.b << ")";
   }
 }
 

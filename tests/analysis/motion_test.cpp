@@ -1,5 +1,5 @@
-// Flow, warping error, dynamic degree, flicker and the frozen flag on synthetic clips whose motion is
-// known exactly.
+// Flow, warping error, dynamic degree, flicker and the frozen flag on synthetic clips whose motion
+// is known exactly.
 #include <gtest/gtest.h>
 
 #include "analysis/motion.h"

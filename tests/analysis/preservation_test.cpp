@@ -31,7 +31,8 @@ TEST(Preservation, FirstFrameOfAnMp4MatchesItsSourceAbove40dB) {
   // lose well below 40 dB whatever the CRF.
   const io::Image canvas = test::texture(kW + 2 * kFrames, kH, 21, 0.03);
   const io::VideoFrames video = test::translate(canvas, kW, kH, kFrames, 2);
-  io::Image source{kW, kH, std::vector<uint8_t>(video.frame(0), video.frame(0) + video.frame_bytes())};
+  io::Image source{kW, kH,
+                   std::vector<uint8_t>(video.frame(0), video.frame(0) + video.frame_bytes())};
   io::write_png(dir / "source.png", source);
   io::write_mp4(dir / "clip.mp4", video, mp4_options());
 
@@ -70,7 +71,8 @@ TEST(Report, JsonAndCsvCarryEveryFrame) {
 TEST(ContactSheet, GridHasTheRequestedLayout) {
   const io::Image canvas = test::texture(64 + 40, 48, 4);
   const io::VideoFrames video = test::translate(canvas, 64, 48, 11, 4);
-  const io::Image sheet = contact_sheet(video, {.columns = 3, .rows = 2, .tile_width = 32, .gap = 2});
+  const io::Image sheet =
+      contact_sheet(video, {.columns = 3, .rows = 2, .tile_width = 32, .gap = 2});
   EXPECT_EQ(sheet.width, 3 * 32 + 4 * 2);
   EXPECT_EQ(sheet.height, 2 * 24 + 3 * 2);
   // The top-left tile is frame 0 scaled 2:1; the last tile is frame 10.
@@ -108,16 +110,16 @@ TEST(AnalyzeCli, WritesJsonCsvContactSheetAndPlots) {
   io::Mp4Options options;
   options.fps = 16;
   io::write_mp4(dir / "clip.mp4", test::translate(canvas, 128, 96, 9, 3), options);
-  const auto run = rayvid::test::run_command(std::string(RAYVID_TEST_CLI) + " analyze " +
-                                             (dir / "clip.mp4").string() + " --out " +
-                                             (dir / "out").string());
+  const auto run =
+      rayvid::test::run_command(std::string(RAYVID_TEST_CLI) + " analyze " +
+                                (dir / "clip.mp4").string() + " --out " + (dir / "out").string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("dynamic degree"), std::string::npos) << run.output;
   for (const char* file : {"analysis.json", "per_frame.csv", "contact_sheet.png", "motion.png"})
     EXPECT_TRUE(fs::is_regular_file(dir / "out" / file)) << file << "\n" << run.output;
   EXPECT_FALSE(fs::exists(dir / "out" / "preservation.png"));  // no --source, no source plot
-  const auto missing = rayvid::test::run_command(std::string(RAYVID_TEST_CLI) +
-                                                 " analyze " + (dir / "nope.mp4").string());
+  const auto missing = rayvid::test::run_command(std::string(RAYVID_TEST_CLI) + " analyze " +
+                                                 (dir / "nope.mp4").string());
   EXPECT_EQ(missing.exit_code, 3) << missing.output;  // bad input
   EXPECT_NE(missing.output.find("video not found"), std::string::npos) << missing.output;
 }

@@ -36,7 +36,8 @@ inline io::Image texture(int width, int height, uint32_t seed, double max_freque
 
 // Frame f is the window of `canvas` at (x0 + k f, y0): content moves left by k px per frame, so the
 // flow from frame f to f+1 is (-k, 0) everywhere (except where new content enters).
-inline io::VideoFrames translate(const io::Image& canvas, int width, int height, int frames, int k) {
+inline io::VideoFrames translate(const io::Image& canvas, int width, int height, int frames,
+                                 int k) {
   io::VideoFrames v{width, height, frames, std::vector<uint8_t>()};
   v.rgb.resize(v.frame_bytes() * frames);
   for (int f = 0; f < frames; ++f)

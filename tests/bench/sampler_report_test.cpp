@@ -1,5 +1,5 @@
-// The sampler benchmark's bookkeeping on synthetic GenerateResults: case parsing, warm-up exclusion,
-// table/JSON/CSV, quality against a reference from real files, and the round trip into
+// The sampler benchmark's bookkeeping on synthetic GenerateResults: case parsing, warm-up
+// exclusion, table/JSON/CSV, quality against a reference from real files, and the round trip into
 // `bench --plan --measured`.
 #include <gtest/gtest.h>
 
@@ -61,7 +61,8 @@ TEST(StepStats, FirstStepIsWarmUp) {
   EXPECT_DOUBLE_EQ(s.min, 0.9);
   EXPECT_DOUBLE_EQ(s.max, 1.2);
   EXPECT_NEAR(s.spread, 0.3, 1e-12);
-  EXPECT_DOUBLE_EQ(step_stats({2.0, 1.0, 3.0, 5.0, 4.0}).median, 3.5);  // even count: mean of middle
+  EXPECT_DOUBLE_EQ(step_stats({2.0, 1.0, 3.0, 5.0, 4.0}).median,
+                   3.5);                        // even count: mean of middle
   EXPECT_EQ(step_stats({2.5}).timed_steps, 1);  // a single step is all there is
   EXPECT_DOUBLE_EQ(step_stats({2.5}).median, 2.5);
   EXPECT_EQ(step_stats({}).timed_steps, 0);
@@ -134,7 +135,8 @@ TEST(SamplerQuality, LatentErrorAndVideoPsnrFromFiles) {
   write_safetensors(dir / "run.safetensors", {{"latents", z}, {"prediction", z}});
 
   io::VideoFrames video{64, 48, 5, std::vector<uint8_t>(64 * 48 * 3 * 5)};
-  for (size_t i = 0; i < video.rgb.size(); ++i) video.rgb[i] = static_cast<uint8_t>(60 + (i / 3 % 64) * 2);
+  for (size_t i = 0; i < video.rgb.size(); ++i)
+    video.rgb[i] = static_cast<uint8_t>(60 + (i / 3 % 64) * 2);
   io::write_mp4(dir / "ref.mp4", video, mp4_options());
   io::write_mp4(dir / "same.mp4", video, mp4_options());
   for (auto& v : video.rgb) v = static_cast<uint8_t>(v + 40);

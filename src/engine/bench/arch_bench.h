@@ -22,7 +22,7 @@ struct ArchTiming {
   std::vector<double> step_seconds;  // timed steps, warm-up excluded
   double vae_decode_seconds = 0;
   double peak_memory_bytes = 0;
-  std::string device;                // what it ran on, in words
+  std::string device;  // what it ran on, in words
 };
 
 // Needs the DiT and VAE implementations: until they are merged this throws kUnsupported.

@@ -81,14 +81,14 @@ int64_t dit_parameters(const ArchSpec& a) {
   block += (d * f + f) + (f * d + d);
   block += 6 * d;
   const int64_t patch_in = a.in_channels * a.patch * a.patch;  // Conv3d kernel (1, 2, 2)
-  int64_t rest = d * patch_in + d;                              // patch embedding
-  rest += (a.text_dim * d + d) + (d * d + d);                   // text MLP
-  rest += (a.freq_dim * d + d) + (d * d + d);                   // time MLP
-  rest += d * 6 * d + 6 * d;                                    // time projection to 6 d
-  rest += 2 * d;                                                // head modulation table
+  int64_t rest = d * patch_in + d;                             // patch embedding
+  rest += (a.text_dim * d + d) + (d * d + d);                  // text MLP
+  rest += (a.freq_dim * d + d) + (d * d + d);                  // time MLP
+  rest += d * 6 * d + 6 * d;                                   // time projection to 6 d
+  rest += 2 * d;                                               // head modulation table
   const int64_t patch_out = a.out_channels * a.patch * a.patch;
-  rest += d * patch_out + patch_out;                            // output projection
-  if (a.image_tokens > 0) {                                     // CLIP token MLP
+  rest += d * patch_out + patch_out;  // output projection
+  if (a.image_tokens > 0) {           // CLIP token MLP
     const int64_t c = a.image_dim;
     rest += 2 * c + (c * c + c) + (c * d + d) + 2 * d;
   }

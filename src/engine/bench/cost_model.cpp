@@ -1,5 +1,5 @@
-// FLOP, memory and roofline-floor arithmetic of the cost planner. The hand counts these formulas are
-// checked against are in tests/bench/cost_model_test.cpp.
+// FLOP, memory and roofline-floor arithmetic of the cost planner. The hand counts these formulas
+// are checked against are in tests/bench/cost_model_test.cpp.
 #include "engine/bench/cost_model.h"
 
 #include <algorithm>
@@ -100,8 +100,8 @@ MemoryPlan plan_memory(const ArchSpec& a, const pipeline::VideoShape& shape, con
   return m;
 }
 
-CostPlan plan_cost(const ArchSpec& arch, const pipeline::VideoShape& shape, const DeviceSpec& device,
-                   int steps, bool guided, double dtype_bytes) {
+CostPlan plan_cost(const ArchSpec& arch, const pipeline::VideoShape& shape,
+                   const DeviceSpec& device, int steps, bool guided, double dtype_bytes) {
   RAYVID_CHECK(steps > 0, BadArgument, "--steps must be positive, got {}", steps);
   RAYVID_CHECK(device.matmul_tflops > 0 && device.bandwidth_gbs > 0, BadArgument,
                "device {} needs positive TFLOP/s and bandwidth", device.name);

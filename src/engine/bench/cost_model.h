@@ -36,16 +36,16 @@ ForwardFlops dit_forward_flops(const ArchSpec& arch, const Tokens& tokens);
 double vae_decode_flops(const ArchSpec& arch, const pipeline::VideoShape& shape);
 
 struct MemoryPlan {
-  double dit_weights = 0;         // every expert resident, in the compute dtype
+  double dit_weights = 0;  // every expert resident, in the compute dtype
   double text_encoder_weights = 0;
-  double other_weights = 0;       // VAE decoder (+ CLIP for Wan2.1 I2V)
-  double dit_activations = 0;     // peak live tensors of one forward at batch 1
-  double vae_decode = 0;          // causal feature cache + one chunk's working set + the output
-  double peak() const;            // weights + max(DiT activations, VAE decode)
+  double other_weights = 0;    // VAE decoder (+ CLIP for Wan2.1 I2V)
+  double dit_activations = 0;  // peak live tensors of one forward at batch 1
+  double vae_decode = 0;       // causal feature cache + one chunk's working set + the output
+  double peak() const;         // weights + max(DiT activations, VAE decode)
 };
 
-MemoryPlan plan_memory(const ArchSpec& arch, const pipeline::VideoShape& shape, const Tokens& tokens,
-                       double dtype_bytes);
+MemoryPlan plan_memory(const ArchSpec& arch, const pipeline::VideoShape& shape,
+                       const Tokens& tokens, double dtype_bytes);
 
 struct CostPlan {
   ArchSpec arch;
@@ -53,21 +53,21 @@ struct CostPlan {
   pipeline::VideoShape shape;
   Tokens tokens;
   int steps = 0;
-  bool guided = true;            // two forwards per step (CFG)
-  double dtype_bytes = 2;        // compute dtype of weights and activations: 2 (bf16) or 4 (fp32)
+  bool guided = true;      // two forwards per step (CFG)
+  double dtype_bytes = 2;  // compute dtype of weights and activations: 2 (bf16) or 4 (fp32)
   ForwardFlops forward;
   double vae_flops = 0;
   double text_encoder_flops = 0;  // prompt + negative prompt through umT5-XXL
   MemoryPlan memory;
   // Floors: time = max(FLOPs / peak FLOP/s, bytes / bandwidth), i.e. the roofline at 100%.
   double forward_seconds = 0;
-  double step_seconds = 0;       // forwards_per_step * forward_seconds
+  double step_seconds = 0;  // forwards_per_step * forward_seconds
   double vae_seconds = 0;
-  double run_seconds = 0;        // text encoder + steps * step + VAE decode
-  bool fits = true;              // memory.peak() <= device memory
+  double run_seconds = 0;  // text encoder + steps * step + VAE decode
+  bool fits = true;        // memory.peak() <= device memory
 };
 
-CostPlan plan_cost(const ArchSpec& arch, const pipeline::VideoShape& shape, const DeviceSpec& device,
-                   int steps, bool guided, double dtype_bytes = 2);
+CostPlan plan_cost(const ArchSpec& arch, const pipeline::VideoShape& shape,
+                   const DeviceSpec& device, int steps, bool guided, double dtype_bytes = 2);
 
 }  // namespace rayvid::engine::bench

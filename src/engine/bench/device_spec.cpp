@@ -34,7 +34,7 @@ double matmul_tflops(at::ScalarType dtype) {
   constexpr int64_t n = 1024;
   const at::Tensor a = at::randn({n, n}).to(dtype);  // [n, n]
   const at::Tensor b = at::randn({n, n}).to(dtype);  // [n, n]
-  at::Tensor c = at::matmul(a, b);                    // [n, n] warm-up
+  at::Tensor c = at::matmul(a, b);                   // [n, n] warm-up
   double best = 1e30;
   for (int i = 0; i < 3; ++i) {
     Stopwatch watch;
@@ -59,21 +59,43 @@ double memcpy_gbs() {
 
 }  // namespace
 
-std::vector<std::string> device_preset_names() { return {"h100", "h200", "rtx4090", "rtx5090", "cpu"}; }
+std::vector<std::string> device_preset_names() {
+  return {"h100", "h200", "rtx4090", "rtx5090", "cpu"};
+}
 
 DeviceSpec device_preset(const std::string& name) {
   if (name == "h100")
-    return {"h100", "NVIDIA H100 SXM5 80 GB", 989, 3350, 80, false,
+    return {"h100",
+            "NVIDIA H100 SXM5 80 GB",
+            989,
+            3350,
+            80,
+            false,
             "NVIDIA H100 datasheet: 989 TFLOP/s dense BF16 (1979 with sparsity), 3.35 TB/s HBM3"};
   if (name == "h200")
-    return {"h200", "NVIDIA H200 SXM 141 GB", 989, 4800, 141, false,
+    return {"h200",
+            "NVIDIA H200 SXM 141 GB",
+            989,
+            4800,
+            141,
+            false,
             "NVIDIA H200 datasheet: same Hopper compute as H100 SXM, 4.8 TB/s HBM3e"};
   if (name == "rtx4090")
-    return {"rtx4090", "NVIDIA GeForce RTX 4090 24 GB", 165.2, 1008, 24, false,
+    return {"rtx4090",
+            "NVIDIA GeForce RTX 4090 24 GB",
+            165.2,
+            1008,
+            24,
+            false,
             "Ada Lovelace whitepaper: 165.2 TFLOP/s dense BF16 with FP32 accumulate (GeForce runs "
             "FP32 accumulation at half the FP16-accumulate rate of 330.3), 1008 GB/s GDDR6X"};
   if (name == "rtx5090")
-    return {"rtx5090", "NVIDIA GeForce RTX 5090 32 GB", 209.5, 1792, 32, false,
+    return {"rtx5090",
+            "NVIDIA GeForce RTX 5090 32 GB",
+            209.5,
+            1792,
+            32,
+            false,
             "Blackwell GeForce whitepaper: 209.5 TFLOP/s dense BF16 with FP32 accumulate, "
             "1792 GB/s GDDR7"};
   if (name == "cpu") {

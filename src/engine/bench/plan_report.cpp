@@ -55,12 +55,12 @@ MeasuredRun read_measured_run(const std::filesystem::path& file, const std::stri
     m.label = fmt::format("{} ({})", file.filename().string(), run->value("label", "run 0"));
     return m;
   }
-  RAYVID_CHECK(j.contains("step_seconds") && j["step_seconds"].is_array() &&
-                   !j["step_seconds"].empty(),
-               BadInput,
-               "--measured {}: neither a `rayvid bench` JSON (\"runs\") nor a generate sidecar with "
-               "\"step_seconds\"",
-               file.string());
+  RAYVID_CHECK(
+      j.contains("step_seconds") && j["step_seconds"].is_array() && !j["step_seconds"].empty(),
+      BadInput,
+      "--measured {}: neither a `rayvid bench` JSON (\"runs\") nor a generate sidecar with "
+      "\"step_seconds\"",
+      file.string());
   auto steps = j["step_seconds"].get<std::vector<double>>();
   if (steps.size() > 1) steps.erase(steps.begin());  // warm-up step
   m.seconds_per_step = median(steps);
@@ -79,8 +79,9 @@ std::string format_plan(const CostPlan& p, const std::optional<MeasuredRun>& mea
   s += fmt::format("  device: {:.4g} TFLOP/s, {:.0f} GB/s, {:.0f} GB  [{}]\n",
                    p.device.matmul_tflops, p.device.bandwidth_gbs, p.device.memory_gb,
                    p.device.source);
-  s += fmt::format("  tokens: {} video ({} x {} x {} latent, {}x{} patches) + {} context\n", t.video,
-                   t.latent_frames, t.latent_height, t.latent_width, a.patch, a.patch, t.context);
+  s +=
+      fmt::format("  tokens: {} video ({} x {} x {} latent, {}x{} patches) + {} context\n", t.video,
+                  t.latent_frames, t.latent_height, t.latent_width, a.patch, a.patch, t.context);
   const double share = p.forward.attention / p.forward.total() * 100;
   s += fmt::format("  FLOPs per DiT forward: {} = linear {} + attention {} ({:.0f}% attention)\n",
                    human_flops(p.forward.total()), human_flops(p.forward.linear),
@@ -89,11 +90,12 @@ std::string format_plan(const CostPlan& p, const std::optional<MeasuredRun>& mea
                    human_flops(p.forward.total() * p.steps * (p.guided ? 2 : 1)), p.steps,
                    p.guided ? 2 : 1, human_flops(p.vae_flops), human_flops(p.text_encoder_flops));
   const auto& m = p.memory;
-  s += fmt::format("  memory: DiT weights {}{}, umT5 {}, VAE/CLIP {}, DiT activations {}, VAE decode "
-                   "{}\n",
-                   human_bytes(m.dit_weights), a.experts > 1 ? " (both experts)" : "",
-                   human_bytes(m.text_encoder_weights), human_bytes(m.other_weights),
-                   human_bytes(m.dit_activations), human_bytes(m.vae_decode));
+  s += fmt::format(
+      "  memory: DiT weights {}{}, umT5 {}, VAE/CLIP {}, DiT activations {}, VAE decode "
+      "{}\n",
+      human_bytes(m.dit_weights), a.experts > 1 ? " (both experts)" : "",
+      human_bytes(m.text_encoder_weights), human_bytes(m.other_weights),
+      human_bytes(m.dit_activations), human_bytes(m.vae_decode));
   s += fmt::format("  peak (all resident): {} of {:.0f} GB{}\n", human_bytes(m.peak()),
                    p.device.memory_gb,
                    p.fits ? "" : "  -> does not fit: offload umT5/experts or use a smaller size");
@@ -115,33 +117,46 @@ std::string format_plan(const CostPlan& p, const std::optional<MeasuredRun>& mea
 nlohmann::json plan_json(const CostPlan& p, const std::optional<MeasuredRun>& measured) {
   nlohmann::json j = {
       {"arch", p.arch.name},
-      {"device", {{"name", p.device.name}, {"tflops", p.device.matmul_tflops},
-                  {"bandwidth_gbs", p.device.bandwidth_gbs}, {"memory_gb", p.device.memory_gb},
-                  {"measured", p.device.measured}, {"source", p.device.source}}},
+      {"device",
+       {{"name", p.device.name},
+        {"tflops", p.device.matmul_tflops},
+        {"bandwidth_gbs", p.device.bandwidth_gbs},
+        {"memory_gb", p.device.memory_gb},
+        {"measured", p.device.measured},
+        {"source", p.device.source}}},
       {"shape", {{"width", p.shape.width}, {"height", p.shape.height}, {"frames", p.shape.frames}}},
       {"tokens", {{"video", p.tokens.video}, {"context", p.tokens.context}}},
       {"steps", p.steps},
       {"dtype_bytes", p.dtype_bytes},
       {"guided", p.guided},
-      {"flops", {{"forward_linear", p.forward.linear}, {"forward_attention", p.forward.attention},
-                 {"forward_total", p.forward.total()}, {"vae_decode", p.vae_flops},
-                 {"text_encoder", p.text_encoder_flops}}},
-      {"memory_bytes", {{"dit_weights", p.memory.dit_weights},
-                        {"text_encoder_weights", p.memory.text_encoder_weights},
-                        {"other_weights", p.memory.other_weights},
-                        {"dit_activations", p.memory.dit_activations},
-                        {"vae_decode", p.memory.vae_decode}, {"peak", p.memory.peak()}}},
-      {"floor_seconds", {{"forward", p.forward_seconds}, {"step", p.step_seconds},
-                         {"vae_decode", p.vae_seconds}, {"run", p.run_seconds}}},
+      {"flops",
+       {{"forward_linear", p.forward.linear},
+        {"forward_attention", p.forward.attention},
+        {"forward_total", p.forward.total()},
+        {"vae_decode", p.vae_flops},
+        {"text_encoder", p.text_encoder_flops}}},
+      {"memory_bytes",
+       {{"dit_weights", p.memory.dit_weights},
+        {"text_encoder_weights", p.memory.text_encoder_weights},
+        {"other_weights", p.memory.other_weights},
+        {"dit_activations", p.memory.dit_activations},
+        {"vae_decode", p.memory.vae_decode},
+        {"peak", p.memory.peak()}}},
+      {"floor_seconds",
+       {{"forward", p.forward_seconds},
+        {"step", p.step_seconds},
+        {"vae_decode", p.vae_seconds},
+        {"run", p.run_seconds}}},
       {"fits", p.fits}};
   if (measured)
-    j["measured"] = {{"label", measured->label},
-                     {"seconds_per_step", measured->seconds_per_step},
-                     {"step_over_floor", measured->seconds_per_step / p.step_seconds},
-                     {"total_seconds", measured->total_seconds},
-                     {"run_over_floor", measured->total_seconds > 0
-                                            ? nlohmann::json(measured->total_seconds / p.run_seconds)
-                                            : nlohmann::json(nullptr)}};
+    j["measured"] = {
+        {"label", measured->label},
+        {"seconds_per_step", measured->seconds_per_step},
+        {"step_over_floor", measured->seconds_per_step / p.step_seconds},
+        {"total_seconds", measured->total_seconds},
+        {"run_over_floor", measured->total_seconds > 0
+                               ? nlohmann::json(measured->total_seconds / p.run_seconds)
+                               : nlohmann::json(nullptr)}};
   return j;
 }
 

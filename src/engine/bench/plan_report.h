@@ -20,7 +20,8 @@ struct MeasuredRun {
 // Reads a measured run from a `rayvid bench` sampler JSON (the first run, or the one matching
 // sampler:steps when label_hint is "sampler:steps") or from a `rayvid generate` sidecar
 // (step_seconds, timings.total). kBadInput naming the file and the missing field otherwise.
-MeasuredRun read_measured_run(const std::filesystem::path& file, const std::string& label_hint = "");
+MeasuredRun read_measured_run(const std::filesystem::path& file,
+                              const std::string& label_hint = "");
 
 std::string format_plan(const CostPlan& plan, const std::optional<MeasuredRun>& measured);
 nlohmann::json plan_json(const CostPlan& plan, const std::optional<MeasuredRun>& measured);

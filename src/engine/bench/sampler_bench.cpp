@@ -52,7 +52,8 @@ std::string opt(const std::optional<double>& v, const char* format) {
 
 std::vector<SamplerCase> parse_cases(const std::string& samplers, const std::string& steps) {
   const auto names = split(samplers), counts = split(steps);
-  RAYVID_CHECK(!names.empty(), BadArgument, "--samplers needs at least one sampler, e.g. unipc,euler");
+  RAYVID_CHECK(!names.empty(), BadArgument,
+               "--samplers needs at least one sampler, e.g. unipc,euler");
   RAYVID_CHECK(!counts.empty(), BadArgument, "--steps needs at least one step count, e.g. 4,8");
   std::vector<SamplerCase> cases;
   for (const auto& name : names) {
@@ -109,17 +110,19 @@ std::string format_sampler_table(const std::vector<SamplerRecord>& records) {
                    "(median)", "", "s", "s", "s", "GB", "rel.err", "dB");
   for (const auto& r : records) {
     const auto& t = r.result.timings;
-    s += fmt::format("{:<12} {:>5} {:>10.4f} {:>16} {:>9.2f} {:>9.2f} {:>9.2f} {:>10.2f} {:>9} {:>7}\n",
-                     r.which.sampler + (r.is_reference ? " (ref)" : ""), r.which.steps,
-                     r.steps.median, fmt::format("{:.4f}..{:.4f}", r.steps.min, r.steps.max),
-                     t.denoise, t.vae_decode, t.total, r.result.peak_memory_bytes / 1e9,
-                     r.is_reference ? std::string("-") : opt(r.latent_rel_error, "{:.2e}"),
-                     r.is_reference ? std::string("-") : opt(r.psnr, "{:.2f}"));
+    s += fmt::format(
+        "{:<12} {:>5} {:>10.4f} {:>16} {:>9.2f} {:>9.2f} {:>9.2f} {:>10.2f} {:>9} {:>7}\n",
+        r.which.sampler + (r.is_reference ? " (ref)" : ""), r.which.steps, r.steps.median,
+        fmt::format("{:.4f}..{:.4f}", r.steps.min, r.steps.max), t.denoise, t.vae_decode, t.total,
+        r.result.peak_memory_bytes / 1e9,
+        r.is_reference ? std::string("-") : opt(r.latent_rel_error, "{:.2e}"),
+        r.is_reference ? std::string("-") : opt(r.psnr, "{:.2f}"));
   }
   return s;
 }
 
-nlohmann::json sampler_json(const SamplerBenchMeta& meta, const std::vector<SamplerRecord>& records) {
+nlohmann::json sampler_json(const SamplerBenchMeta& meta,
+                            const std::vector<SamplerRecord>& records) {
   auto opt_json = [](const std::optional<double>& v) {
     return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
   };
@@ -138,9 +141,14 @@ nlohmann::json sampler_json(const SamplerBenchMeta& meta, const std::vector<Samp
                     {"seconds_per_step_min", r.steps.min},
                     {"seconds_per_step_max", r.steps.max},
                     {"seconds_per_step_spread", r.steps.spread},
-                    {"timings", {{"load", t.load}, {"text_encode", t.text_encode},
-                                 {"image_encode", t.image_encode}, {"denoise", t.denoise},
-                                 {"vae_decode", t.vae_decode}, {"mux", t.mux}, {"total", t.total}}},
+                    {"timings",
+                     {{"load", t.load},
+                      {"text_encode", t.text_encode},
+                      {"image_encode", t.image_encode},
+                      {"denoise", t.denoise},
+                      {"vae_decode", t.vae_decode},
+                      {"mux", t.mux},
+                      {"total", t.total}}},
                     {"total_seconds", t.total},
                     {"peak_memory_bytes", r.result.peak_memory_bytes},
                     {"latent_rel_error", opt_json(r.latent_rel_error)},

@@ -30,7 +30,7 @@ SamplerCase parse_reference(const std::string& text, const std::vector<SamplerCa
 struct StepStats {
   int timed_steps = 0;  // steps after the warm-up step (all steps if there is only one)
   double median = 0, min = 0, max = 0;
-  double spread = 0;    // max - min over the timed steps
+  double spread = 0;  // max - min over the timed steps
 };
 // The first step is a warm-up (allocator, kernel selection, caches) and is excluded when there
 // are at least two steps.
@@ -41,9 +41,9 @@ struct SamplerRecord {
   bool is_reference = false;
   GenerateResult result;
   StepStats steps;
-  std::string latents_file;                 // the final latent (last --dump-latents step)
-  std::optional<double> latent_rel_error;   // ||z - z_ref|| / ||z_ref||
-  std::optional<double> psnr, ssim;         // decoded frames vs the reference video, mean
+  std::string latents_file;                // the final latent (last --dump-latents step)
+  std::optional<double> latent_rel_error;  // ||z - z_ref|| / ||z_ref||
+  std::optional<double> psnr, ssim;        // decoded frames vs the reference video, mean
 };
 
 SamplerRecord make_record(const SamplerCase& which, const GenerateResult& result);
@@ -56,18 +56,19 @@ struct SamplerBenchMeta {
 };
 
 std::string format_sampler_table(const std::vector<SamplerRecord>& records);
-nlohmann::json sampler_json(const SamplerBenchMeta& meta, const std::vector<SamplerRecord>& records);
+nlohmann::json sampler_json(const SamplerBenchMeta& meta,
+                            const std::vector<SamplerRecord>& records);
 // Columns: label, sampler, steps, reference, seconds_per_step_median, seconds_per_step_min,
 // seconds_per_step_max, denoise_seconds, vae_decode_seconds, total_seconds, peak_memory_gb,
 // latent_rel_error, psnr_db, ssim
 std::string sampler_csv(const std::vector<SamplerRecord>& records);
 
 struct SamplerBenchOptions {
-  GenerateRequest base;                 // prompt, preset, seed, guidance...; sampler/steps set per case
+  GenerateRequest base;  // prompt, preset, seed, guidance...; sampler/steps set per case
   std::vector<SamplerCase> cases;
   SamplerCase reference;
-  std::filesystem::path out_dir;        // videos, latents, JSON and CSV go here
-  ProgressCallback progress;            // per run; may be empty
+  std::filesystem::path out_dir;  // videos, latents, JSON and CSV go here
+  ProgressCallback progress;      // per run; may be empty
 };
 
 // Runs the reference first (so each case is compared as soon as it finishes), then every case

@@ -18,8 +18,8 @@ namespace {
 fs::path last_latents(const fs::path& dir) {
   const io::JsonFile manifest = io::JsonFile::load(dir / "manifest.json");
   const auto& steps = manifest.json().at("steps");
-  RAYVID_CHECK(steps.is_array() && !steps.empty(), Internal,
-               "{}: the latent dump lists no steps", (dir / "manifest.json").string());
+  RAYVID_CHECK(steps.is_array() && !steps.empty(), Internal, "{}: the latent dump lists no steps",
+               (dir / "manifest.json").string());
   return dir / steps.back().at("file").get<std::string>();
 }
 
@@ -42,8 +42,10 @@ SamplerRecord run_case(Engine& engine, const SamplerBenchOptions& options, const
 void compare_with_reference(SamplerRecord& record, const SamplerRecord& reference) {
   {
     c10::InferenceMode guard;
-    const auto z = io::SafetensorsFile::open(record.latents_file)->tensor("latents");      // [1, z, T, h, w]
-    const auto z_ref = io::SafetensorsFile::open(reference.latents_file)->tensor("latents");  // [1, z, T, h, w]
+    const auto z =
+        io::SafetensorsFile::open(record.latents_file)->tensor("latents");  // [1, z, T, h, w]
+    const auto z_ref =
+        io::SafetensorsFile::open(reference.latents_file)->tensor("latents");  // [1, z, T, h, w]
     RAYVID_CHECK(z.sizes() == z_ref.sizes(), Internal,
                  "latents of {} and the reference {} differ in shape", record.which.label(),
                  reference.which.label());
@@ -54,9 +56,9 @@ void compare_with_reference(SamplerRecord& record, const SamplerRecord& referenc
   const io::DecodedVideo video = io::read_video(record.result.video_path);
   const io::DecodedVideo ref = io::read_video(reference.result.video_path);
   const int n = std::min(video.frames.num_frames, ref.frames.num_frames);
-  RAYVID_CHECK(n > 0 && video.frames.width == ref.frames.width &&
-                   video.frames.height == ref.frames.height,
-               Internal, "videos of {} and the reference differ in size", record.which.label());
+  RAYVID_CHECK(
+      n > 0 && video.frames.width == ref.frames.width && video.frames.height == ref.frames.height,
+      Internal, "videos of {} and the reference differ in size", record.which.label());
   double psnr = 0, ssim = 0;
   for (int i = 0; i < n; ++i) {
     psnr += analysis::psnr(analysis::view(video.frames, i), analysis::view(ref.frames, i));
@@ -67,7 +69,8 @@ void compare_with_reference(SamplerRecord& record, const SamplerRecord& referenc
 }
 
 std::vector<SamplerRecord> run_sampler_bench(Engine& engine, const SamplerBenchOptions& options) {
-  RAYVID_CHECK(!options.cases.empty(), BadArgument, "the sampler benchmark needs at least one case");
+  RAYVID_CHECK(!options.cases.empty(), BadArgument,
+               "the sampler benchmark needs at least one case");
   SamplerRecord reference = run_case(engine, options, options.reference);
   reference.is_reference = true;
   std::vector<SamplerRecord> records;
