@@ -105,5 +105,17 @@ TEST(VideoAnalysis, CompareWithItselfIsPerfectAndSizeMismatchIsAnError) {
   }
 }
 
+TEST(VideoAnalysis, FlickerScoreFollowsVBenchsFormula) {
+  // Frames alternate between two flat greys 10 levels apart: every consecutive pair differs by
+  // exactly 10 levels, so VBench's score is (255 - 10) / 255.
+  io::VideoFrames video{64, 48, 6, {}};
+  for (int f = 0; f < 6; ++f)
+    video.rgb.insert(video.rgb.end(), video.frame_bytes(), static_cast<uint8_t>(f % 2 ? 130 : 120));
+  const VideoAnalysis a = analyze_video(video, nullptr, nullptr, AnalysisOptions{});
+  EXPECT_DOUBLE_EQ(a.mean_abs_diff, 10.0);
+  EXPECT_DOUBLE_EQ(a.flicker_score, 245.0 / 255.0);
+  EXPECT_FALSE(a.frozen);
+}
+
 }  // namespace
 }  // namespace rayvid::analysis
