@@ -16,10 +16,8 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   rayvid::apps::add_generate(app);
-  rayvid::apps::add_not_built(app, "bench", "Benchmark samplers, architectures, or plan costs",
-                              "the research-tools issue");
-  rayvid::apps::add_not_built(app, "analyze", "Measure motion and source-image preservation",
-                              "the research-tools issue");
+  rayvid::apps::add_bench(app);
+  rayvid::apps::add_analyze(app);
   rayvid::apps::add_inspect(app);
   rayvid::apps::add_not_built(app, "serve", "Serve the engine over HTTP", "a later issue");
 

@@ -1,0 +1,69 @@
+// PSNR, SSIM and mean absolute difference on 8-bit RGB frames, with OpenCV for the filtering.
+#include "analysis/frame_metrics.h"
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+
+#include "analysis/opencv_frames.h"
+#include "core/check.h"
+
+namespace rayvid::analysis {
+namespace {
+
+void check_same_size(FrameView a, FrameView b, const char* metric) {
+  RAYVID_CHECK(a.width == b.width && a.height == b.height && a.width > 0 && a.height > 0, BadInput,
+               "{} needs two non-empty frames of the same size, got {}x{} and {}x{}", metric,
+               a.width, a.height, b.width, b.height);
+}
+
+}  // namespace
+
+double psnr(FrameView a, FrameView b) {
+  check_same_size(a, b, "PSNR");
+  const size_t n = static_cast<size_t>(a.width) * a.height * 3;
+  double sse = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(a.rgb[i]) - static_cast<double>(b.rgb[i]);
+    sse += d * d;
+  }
+  if (sse == 0) return kPsnrCap;
+  return std::min(kPsnrCap, 10.0 * std::log10(255.0 * 255.0 * static_cast<double>(n) / sse));
+}
+
+double ssim(FrameView a, FrameView b) {
+  check_same_size(a, b, "SSIM");
+  constexpr double kC1 = (0.01 * 255) * (0.01 * 255), kC2 = (0.03 * 255) * (0.03 * 255);
+  cv::Mat x, y;
+  as_mat(a).convertTo(x, CV_64FC3);  // [H, W, 3] float64
+  as_mat(b).convertTo(y, CV_64FC3);  // [H, W, 3] float64
+  const cv::Size window(11, 11);
+  auto blur = [&](const cv::Mat& m) {
+    cv::Mat out;
+    cv::GaussianBlur(m, out, window, 1.5, 1.5, cv::BORDER_REFLECT);
+    return out;
+  };
+  const cv::Mat mu_x = blur(x), mu_y = blur(y);  // local means
+  const cv::Mat mu_xx = mu_x.mul(mu_x), mu_yy = mu_y.mul(mu_y), mu_xy = mu_x.mul(mu_y);
+  const cv::Mat var_x = blur(x.mul(x)) - mu_xx;  // local variances
+  const cv::Mat var_y = blur(y.mul(y)) - mu_yy;
+  const cv::Mat cov_xy = blur(x.mul(y)) - mu_xy;  // local covariance
+  cv::Mat num = (2 * mu_xy + kC1).mul(2 * cov_xy + kC2);
+  cv::Mat den = (mu_xx + mu_yy + kC1).mul(var_x + var_y + kC2);
+  cv::Mat map;
+  cv::divide(num, den, map);  // [H, W, 3] SSIM map
+  const cv::Scalar per_channel = cv::mean(map);
+  return (per_channel[0] + per_channel[1] + per_channel[2]) / 3.0;
+}
+
+double mean_abs_diff(FrameView a, FrameView b) {
+  check_same_size(a, b, "frame difference");
+  const size_t n = static_cast<size_t>(a.width) * a.height * 3;
+  uint64_t sum = 0;
+  for (size_t i = 0; i < n; ++i)
+    sum += a.rgb[i] > b.rgb[i] ? a.rgb[i] - b.rgb[i] : b.rgb[i] - a.rgb[i];
+  return static_cast<double>(sum) / static_cast<double>(n);
+}
+
+}  // namespace rayvid::analysis

@@ -1,0 +1,191 @@
+// `rayvid bench`: three modes.
+//   --plan    --arch NAME [shape] --device-preset NAME   analytic FLOPs, memory and time floors
+//   --measure --arch NAME [shape]                        the real architecture, random weights
+//   --model DIR --samplers a,b --steps 4,8               samplers through Engine::generate
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "apps/commands.h"
+#include "apps/plot_runner.h"
+#include "apps/progress_printer.h"
+#include "core/check.h"
+#include "engine/bench/arch_bench.h"
+#include "engine/bench/plan_report.h"
+#include "engine/bench/sampler_bench.h"
+#include "io/atomic_file.h"
+
+namespace rayvid::apps {
+namespace fs = std::filesystem;
+namespace eb = engine::bench;
+namespace {
+
+struct BenchFlags {
+  bool plan = false, measure = false, no_guidance = false, quiet = false, no_plots = false;
+  std::string arch, device_preset = "h100", measured, json;
+  std::string size = "16:9", resolution, duration = "5s";
+  int width = 0, height = 0, frames = 0;
+  std::string steps;
+  // Sampler benchmark
+  std::string model, samplers = "unipc,euler", reference, prompt, image, out;
+  EngineOptions engine;
+  int64_t seed = 0;
+  double guidance_scale = -1;
+};
+
+pipeline::VideoShape arch_shape(const eb::ArchSpec& arch, const BenchFlags& f) {
+  // Default resolution: the variant's native one (480p for Wan2.1 1.3B, 720p otherwise).
+  const std::string resolution =
+      !f.resolution.empty() ? f.resolution : (arch.name == "wan2.1-1.3b" ? "540p" : "720p");
+  pipeline::VideoShape shape =
+      pipeline::resolve_preset(arch.presets, f.size, resolution, f.duration);
+  if (f.width > 0) shape.width = f.width;
+  if (f.height > 0) shape.height = f.height;
+  if (f.frames > 0) shape.frames = f.frames;
+  return shape;
+}
+
+int single_steps(const BenchFlags& f, int fallback) {
+  if (f.steps.empty()) return fallback;
+  const auto cases = eb::parse_cases("unipc", f.steps);
+  RAYVID_CHECK(cases.size() == 1, BadArgument,
+               "--plan and --measure take one step count, got --steps {}", f.steps);
+  return cases[0].steps;
+}
+
+void run_plan(const BenchFlags& f) {
+  RAYVID_CHECK(!f.arch.empty(), BadArgument, "--plan needs --arch NAME ({})",
+               fmt::join(eb::arch_names(), ", "));
+  const eb::ArchSpec arch = eb::arch_spec(f.arch);
+  const auto shape = arch_shape(arch, f);
+  const auto device = eb::device_preset(f.device_preset);
+  RAYVID_CHECK(f.engine.dtype.empty() || f.engine.dtype == "bf16" || f.engine.dtype == "fp16" ||
+                   f.engine.dtype == "fp32",
+               BadArgument, "--dtype {}: choose fp32, bf16 or fp16", f.engine.dtype);
+  const double dtype_bytes = f.engine.dtype == "fp32" ? 4 : 2;  // --plan assumes bf16 by default
+  const auto plan = eb::plan_cost(arch, shape, device, single_steps(f, arch.default_steps),
+                                  !f.no_guidance, dtype_bytes);
+  std::optional<eb::MeasuredRun> measured;
+  if (!f.measured.empty()) measured = eb::read_measured_run(f.measured);
+  std::fputs(eb::format_plan(plan, measured).c_str(), stdout);
+  if (!f.json.empty()) io::write_file_atomic(f.json, eb::plan_json(plan, measured).dump(2) + "\n");
+}
+
+void run_measure(const BenchFlags& f) {
+  RAYVID_CHECK(!f.arch.empty(), BadArgument, "--measure needs --arch NAME ({})",
+               fmt::join(eb::arch_names(), ", "));
+  const eb::ArchSpec arch = eb::arch_spec(f.arch);
+  const auto shape = arch_shape(arch, f);
+  eb::ArchBenchOptions options;
+  options.device = f.engine.device;
+  options.dtype = f.engine.dtype;
+  options.steps = single_steps(f, 3);
+  options.guided = !f.no_guidance;
+  const eb::ArchTiming timing = eb::time_architecture(arch, shape, options);
+  const auto stats = eb::step_stats(timing.step_seconds);
+  std::printf("%s at %dx%dx%d on %s: %.4f s/step (median of %d), VAE decode %.3f s, peak %.2f GB\n",
+              arch.description.c_str(), shape.width, shape.height, shape.frames,
+              timing.device.c_str(), stats.median, stats.timed_steps, timing.vae_decode_seconds,
+              timing.peak_memory_bytes / 1e9);
+}
+
+void run_samplers(const BenchFlags& f) {
+  eb::SamplerBenchOptions options;
+  options.cases = eb::parse_cases(f.samplers, f.steps.empty() ? "4,8" : f.steps);
+  options.reference = eb::parse_reference(f.reference, options.cases);
+  auto& r = options.base;
+  r.prompt = f.prompt.empty() ? "a red fox runs through fresh snow, tracking shot" : f.prompt;
+  if (!f.image.empty()) r.image = f.image;
+  r.size = f.size;
+  if (!f.resolution.empty()) r.resolution = f.resolution;
+  r.duration = f.duration;
+  r.width = f.width;
+  r.height = f.height;
+  r.frames = f.frames;
+  r.seed = f.seed;
+  r.guidance_scale = f.guidance_scale;
+  options.out_dir = f.out.empty() ? fs::path("rayvid-bench") : fs::path(f.out);
+  fs::create_directories(options.out_dir);
+  if (!f.quiet) options.progress = make_progress_printer(parse_progress_mode("text", false));
+
+  EngineOptions engine_options = f.engine;
+  engine_options.model_dir = f.model;
+  auto engine = Engine::open(engine_options);
+  const auto records = eb::run_sampler_bench(*engine, options);
+
+  eb::SamplerBenchMeta meta;
+  meta.model_dir = f.model;
+  meta.variant = engine->variant();
+  meta.device = f.engine.device;
+  meta.prompt = r.prompt;
+  meta.seed = r.seed;
+  meta.reference = options.reference;
+  const auto& first = records.front().result;
+  meta.width = first.width;
+  meta.height = first.height;
+  meta.frames = first.frames;
+  io::write_file_atomic(options.out_dir / "bench.json",
+                        eb::sampler_json(meta, records).dump(2) + "\n");
+  io::write_file_atomic(options.out_dir / "bench.csv", eb::sampler_csv(records));
+  std::fputs(eb::format_sampler_table(records).c_str(), stdout);
+  if (!f.no_plots)
+    run_plot_script("plot_sampler_bench.py", {(options.out_dir / "bench.csv").string(),
+                                              (options.out_dir / "bench.png").string()});
+  std::printf("wrote %s\n", options.out_dir.c_str());
+}
+
+}  // namespace
+
+void add_bench(CLI::App& app) {
+  auto* sub =
+      app.add_subcommand("bench", "Plan costs, time an architecture, or benchmark samplers");
+  auto f = std::make_shared<BenchFlags>();
+  sub->add_flag("--plan", f->plan, "Cost planner: FLOPs, memory and time floors of --arch");
+  sub->add_flag("--measure", f->measure, "Time --arch with random weights (DiT steps, VAE decode)");
+  sub->add_option("--arch", f->arch,
+                  fmt::format("Architecture: {}", fmt::join(eb::arch_names(), ", ")));
+  sub->add_option("--device-preset", f->device_preset,
+                  fmt::format("Device for --plan: {}", fmt::join(eb::device_preset_names(), ", ")))
+      ->capture_default_str();
+  sub->add_option("--measured", f->measured,
+                  "A `rayvid bench` JSON or `rayvid generate` sidecar: show measured over floor");
+  sub->add_option("--json", f->json, "Also write the plan as JSON to this file");
+  sub->add_option("--size", f->size, "Aspect preset")->capture_default_str();
+  sub->add_option("--resolution", f->resolution,
+                  "540p, 720p, 1080p (default: the variant's native)");
+  sub->add_option("--duration", f->duration, "5s or 10s")->capture_default_str();
+  sub->add_option("--width", f->width, "Override the preset width");
+  sub->add_option("--height", f->height, "Override the preset height");
+  sub->add_option("--frames", f->frames, "Override the frame count (4n+1)");
+  sub->add_option("--steps", f->steps,
+                  "Step counts: one for --plan/--measure, a list (4,8) for samplers");
+  sub->add_flag("--no-guidance", f->no_guidance, "One forward per step instead of two");
+  sub->add_option("--model,-m", f->model, "Sampler benchmark: a diffusers-layout Wan folder");
+  sub->add_option("--samplers", f->samplers, "Samplers to compare")->capture_default_str();
+  sub->add_option("--reference", f->reference,
+                  "Reference run SAMPLER:STEPS (default: unipc at the most steps of --steps)");
+  sub->add_option("--prompt,-p", f->prompt, "Prompt of every run");
+  sub->add_option("--image,-i", f->image, "Source image (image-to-video models)");
+  sub->add_option("--seed", f->seed, "Seed of every run")->capture_default_str();
+  sub->add_option("--guidance-scale,-g", f->guidance_scale, "Guidance (default: the model's)");
+  sub->add_option("--device", f->engine.device, "auto, cpu or cuda")->capture_default_str();
+  sub->add_option("--dtype", f->engine.dtype, "fp32, bf16 or fp16");
+  sub->add_option("--attention", f->engine.attention, "rayvid, sdpa or reference")
+      ->capture_default_str();
+  sub->add_option("--out,-o", f->out, "Sampler benchmark output folder (default: rayvid-bench/)");
+  sub->add_flag("--no-plots", f->no_plots, "Skip the matplotlib plot");
+  sub->add_flag("--quiet,-q", f->quiet, "No progress output");
+  sub->callback([f]() {
+    const int modes = (f->plan ? 1 : 0) + (f->measure ? 1 : 0) + (f->model.empty() ? 0 : 1);
+    RAYVID_CHECK(modes == 1, BadArgument,
+                 "choose one mode: --plan --arch NAME, --measure --arch NAME, or --model DIR "
+                 "--samplers ... --steps ...");
+    if (f->plan) return run_plan(*f);
+    if (f->measure) return run_measure(*f);
+    run_samplers(*f);
+  });
+}
+
+}  // namespace rayvid::apps

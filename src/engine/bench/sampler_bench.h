@@ -1,0 +1,81 @@
+// `rayvid bench --model DIR --samplers ... --steps ...`: every sampler x step count through
+// Engine::generate with one seed, timed and compared with a reference run. This header holds the
+// plain records and their reports (table, JSON, CSV), which are unit-tested on synthetic results;
+// run_sampler_bench drives the engine.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rayvid/rayvid.h"
+
+namespace rayvid::engine::bench {
+
+struct SamplerCase {
+  std::string sampler;  // unipc | euler | dpm++
+  int steps = 0;
+  std::string label() const { return sampler + ":" + std::to_string(steps); }
+  bool operator==(const SamplerCase& o) const { return sampler == o.sampler && steps == o.steps; }
+};
+
+// "unipc,euler" x "4,8" -> 4 cases in that order. Unknown samplers and non-positive step counts
+// are kBadArgument errors.
+std::vector<SamplerCase> parse_cases(const std::string& samplers, const std::string& steps);
+// "unipc:50" -> {unipc, 50}. Empty -> the default sampler (unipc) at the most steps of the grid.
+SamplerCase parse_reference(const std::string& text, const std::vector<SamplerCase>& grid);
+
+struct StepStats {
+  int timed_steps = 0;  // steps after the warm-up step (all steps if there is only one)
+  double median = 0, min = 0, max = 0;
+  double spread = 0;  // max - min over the timed steps
+};
+// The first step is a warm-up (allocator, kernel selection, caches) and is excluded when there
+// are at least two steps.
+StepStats step_stats(const std::vector<double>& step_seconds);
+
+struct SamplerRecord {
+  SamplerCase which;
+  bool is_reference = false;
+  GenerateResult result;
+  StepStats steps;
+  std::string latents_file;                // the final latent (last --dump-latents step)
+  std::optional<double> latent_rel_error;  // ||z - z_ref|| / ||z_ref||
+  std::optional<double> psnr, ssim;        // decoded frames vs the reference video, mean
+};
+
+SamplerRecord make_record(const SamplerCase& which, const GenerateResult& result);
+
+struct SamplerBenchMeta {
+  std::string model_dir, variant, device, prompt;
+  int64_t seed = 0;
+  int width = 0, height = 0, frames = 0;
+  SamplerCase reference;
+};
+
+std::string format_sampler_table(const std::vector<SamplerRecord>& records);
+nlohmann::json sampler_json(const SamplerBenchMeta& meta,
+                            const std::vector<SamplerRecord>& records);
+// Columns: label, sampler, steps, reference, seconds_per_step_median, seconds_per_step_min,
+// seconds_per_step_max, denoise_seconds, vae_decode_seconds, total_seconds, peak_memory_gb,
+// latent_rel_error, psnr_db, ssim
+std::string sampler_csv(const std::vector<SamplerRecord>& records);
+
+struct SamplerBenchOptions {
+  GenerateRequest base;  // prompt, preset, seed, guidance...; sampler/steps set per case
+  std::vector<SamplerCase> cases;
+  SamplerCase reference;
+  std::filesystem::path out_dir;  // videos, latents, JSON and CSV go here
+  ProgressCallback progress;      // per run; may be empty
+};
+
+// Runs the reference first (so each case is compared as soon as it finishes), then every case
+// (a case equal to the reference reuses its run), and fills the quality fields.
+std::vector<SamplerRecord> run_sampler_bench(Engine& engine, const SamplerBenchOptions& options);
+
+// Quality of one run against the reference: final latents and decoded videos.
+void compare_with_reference(SamplerRecord& record, const SamplerRecord& reference);
+
+}  // namespace rayvid::engine::bench

@@ -1,0 +1,164 @@
+// The sampler benchmark's bookkeeping on synthetic GenerateResults: case parsing, warm-up
+// exclusion, table/JSON/CSV, quality against a reference from real files, and the round trip into
+// `bench --plan --measured`.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <ATen/ATen.h>
+
+#include "engine/bench/plan_report.h"
+#include "engine/bench/sampler_bench.h"
+#include "engine/provenance.h"
+#include "io/video.h"
+#include "rayvid/error.h"
+#include "support/test_env.h"
+
+namespace rayvid::engine::bench {
+namespace {
+namespace fs = std::filesystem;
+
+io::Mp4Options mp4_options() {
+  io::Mp4Options options;
+  options.fps = 16;
+  options.crf = 18;
+  return options;
+}
+
+GenerateResult synthetic(std::vector<double> steps, double decode) {
+  GenerateResult r;
+  r.width = 64;
+  r.height = 48;
+  r.frames = 5;
+  r.step_seconds = std::move(steps);
+  double denoise = 0;
+  for (double s : r.step_seconds) denoise += s;
+  r.timings.denoise = denoise;
+  r.timings.vae_decode = decode;
+  r.timings.total = denoise + decode + 0.5;
+  r.peak_memory_bytes = 3.5e9;
+  return r;
+}
+
+TEST(SamplerCases, GridAndReference) {
+  const auto cases = parse_cases("unipc,euler", "4,8");
+  ASSERT_EQ(cases.size(), 4u);
+  EXPECT_EQ(cases[0].label(), "unipc:4");
+  EXPECT_EQ(cases[3].label(), "euler:8");
+  EXPECT_EQ(parse_reference("", cases).label(), "unipc:8");  // default sampler, most steps
+  EXPECT_EQ(parse_reference("dpm++:30", cases).label(), "dpm++:30");
+  EXPECT_THROW(parse_cases("ddim", "4"), Error);
+  EXPECT_THROW(parse_cases("unipc", "4,x"), Error);
+  EXPECT_THROW(parse_cases("unipc", "0"), Error);
+  EXPECT_THROW(parse_reference("unipc", cases), Error);
+}
+
+TEST(StepStats, FirstStepIsWarmUp) {
+  // 3.0 s warm-up, then 1.0, 1.2, 0.9 -> median 1.0, min 0.9, max 1.2, spread 0.3.
+  const StepStats s = step_stats({3.0, 1.0, 1.2, 0.9});
+  EXPECT_EQ(s.timed_steps, 3);
+  EXPECT_DOUBLE_EQ(s.median, 1.0);
+  EXPECT_DOUBLE_EQ(s.min, 0.9);
+  EXPECT_DOUBLE_EQ(s.max, 1.2);
+  EXPECT_NEAR(s.spread, 0.3, 1e-12);
+  EXPECT_DOUBLE_EQ(step_stats({2.0, 1.0, 3.0, 5.0, 4.0}).median,
+                   3.5);                        // even count: mean of middle
+  EXPECT_EQ(step_stats({2.5}).timed_steps, 1);  // a single step is all there is
+  EXPECT_DOUBLE_EQ(step_stats({2.5}).median, 2.5);
+  EXPECT_EQ(step_stats({}).timed_steps, 0);
+}
+
+TEST(SamplerReport, TableJsonCsv) {
+  SamplerRecord ref = make_record({"unipc", 8}, synthetic({2, 1, 1, 1, 1, 1, 1, 1}, 0.7));
+  ref.is_reference = true;
+  SamplerRecord fast = make_record({"euler", 4}, synthetic({2, 0.5, 0.6, 0.7}, 0.7));
+  fast.latent_rel_error = 0.125;
+  fast.psnr = 31.5;
+  fast.ssim = 0.93;
+  const std::vector<SamplerRecord> records = {ref, fast};
+
+  const std::string table = format_sampler_table(records);
+  EXPECT_NE(table.find("unipc (ref)"), std::string::npos) << table;
+  EXPECT_NE(table.find("1.25e-01"), std::string::npos) << table;
+  EXPECT_NE(table.find("31.50"), std::string::npos) << table;
+
+  SamplerBenchMeta meta;
+  meta.reference = ref.which;
+  meta.seed = 42;
+  const nlohmann::json j = sampler_json(meta, records);
+  ASSERT_EQ(j["runs"].size(), 2u);
+  EXPECT_EQ(j["reference"], "unipc:8");
+  EXPECT_EQ(j["runs"][1]["label"], "euler:4");
+  EXPECT_DOUBLE_EQ(j["runs"][1]["seconds_per_step_median"].get<double>(), 0.6);
+  EXPECT_EQ(j["runs"][1]["timed_steps"], 3);
+  EXPECT_TRUE(j["runs"][0]["psnr_db"].is_null());
+  EXPECT_DOUBLE_EQ(j["runs"][1]["ssim"].get<double>(), 0.93);
+
+  const std::string csv = sampler_csv(records);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
+  EXPECT_NE(csv.find("\nunipc:8,unipc,8,1,1,1,1,9,0.7,10.2,3.5,,,\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\neuler:4,euler,4,0,0.6,0.5,0.7,3.8,0.7,5,3.5,0.125,31.5,0.93\n"),
+            std::string::npos)
+      << csv;
+
+  // The JSON feeds `rayvid bench --plan --measured`: the matching run's median step.
+  const fs::path file = rayvid::test::scratch_dir("sampler_report") / "bench.json";
+  std::ofstream(file) << j.dump(2);
+  const MeasuredRun m = read_measured_run(file, "euler:4");
+  EXPECT_DOUBLE_EQ(m.seconds_per_step, 0.6);
+  EXPECT_NEAR(m.total_seconds, 5.0, 1e-9);
+}
+
+TEST(MeasuredRun, FromAGenerateSidecarAndBadFiles) {
+  const fs::path dir = rayvid::test::scratch_dir("measured_run");
+  std::ofstream(dir / "sidecar.json")
+      << R"({"step_seconds": [4.0, 1.0, 3.0, 2.0], "timings": {"total": 12.5}})";
+  const MeasuredRun m = read_measured_run(dir / "sidecar.json");
+  EXPECT_DOUBLE_EQ(m.seconds_per_step, 2.0);  // median of 1, 3, 2 (warm-up 4.0 dropped)
+  EXPECT_DOUBLE_EQ(m.total_seconds, 12.5);
+  std::ofstream(dir / "other.json") << R"({"hello": 1})";
+  try {
+    read_measured_run(dir / "other.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kBadInput);
+    EXPECT_NE(std::string(e.what()).find("step_seconds"), std::string::npos) << e.what();
+  }
+}
+
+// Quality against the reference from real files: latents as the engine dumps them and MP4s.
+TEST(SamplerQuality, LatentErrorAndVideoPsnrFromFiles) {
+  const fs::path dir = rayvid::test::scratch_dir("sampler_quality");
+  const at::Tensor z_ref = at::ones({1, 4, 2, 6, 8});  // [1, z, T, h, w]
+  const at::Tensor z = z_ref * 1.1;                    // 10% off everywhere
+  write_safetensors(dir / "ref.safetensors", {{"latents", z_ref}, {"prediction", z_ref}});
+  write_safetensors(dir / "run.safetensors", {{"latents", z}, {"prediction", z}});
+
+  io::VideoFrames video{64, 48, 5, std::vector<uint8_t>(64 * 48 * 3 * 5)};
+  for (size_t i = 0; i < video.rgb.size(); ++i)
+    video.rgb[i] = static_cast<uint8_t>(60 + (i / 3 % 64) * 2);
+  io::write_mp4(dir / "ref.mp4", video, mp4_options());
+  io::write_mp4(dir / "same.mp4", video, mp4_options());
+  for (auto& v : video.rgb) v = static_cast<uint8_t>(v + 40);
+  io::write_mp4(dir / "brighter.mp4", video, mp4_options());
+
+  SamplerRecord ref = make_record({"unipc", 8}, synthetic({1, 1}, 0));
+  ref.result.video_path = (dir / "ref.mp4").string();
+  ref.latents_file = (dir / "ref.safetensors").string();
+  SamplerRecord run = make_record({"euler", 4}, synthetic({1, 1}, 0));
+  run.result.video_path = (dir / "same.mp4").string();
+  run.latents_file = (dir / "run.safetensors").string();
+  compare_with_reference(run, ref);
+  EXPECT_NEAR(*run.latent_rel_error, 0.1, 1e-6);
+  EXPECT_DOUBLE_EQ(*run.psnr, 100.0);  // the same frames encode to the same bitstream
+  EXPECT_DOUBLE_EQ(*run.ssim, 1.0);
+
+  run.result.video_path = (dir / "brighter.mp4").string();
+  compare_with_reference(run, ref);
+  // A uniform +40 level shift: MSE ~ 1600, PSNR ~ 10 log10(65025/1600) = 16.1 dB.
+  EXPECT_NEAR(*run.psnr, 16.1, 1.0);
+  EXPECT_LT(*run.ssim, 1.0);
+}
+
+}  // namespace
+}  // namespace rayvid::engine::bench
