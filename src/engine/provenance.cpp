@@ -88,6 +88,11 @@ void LatentDump::add(int step, double timestep, const at::Tensor& latents, const
   steps_.push_back({{"step", step}, {"timestep", timestep}, {"file", file}});
 }
 
+void LatentDump::add_tensor(const std::string& name, const at::Tensor& tensor) {
+  if (dir_.empty()) return;
+  write_safetensors(dir_ / (name + ".safetensors"), {{name, tensor.to(at::kFloat)}});
+}
+
 void LatentDump::finish(const GenerateRequest& request, const std::string& variant) {
   if (dir_.empty()) return;
   nlohmann::json manifest = {{"prompt", request.prompt}, {"seed", request.seed},

@@ -22,12 +22,16 @@ std::filesystem::path sidecar_path(const std::filesystem::path& video);
 nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan& plan,
                                const GenerateResult& result);
 
-// --dump-latents DIR: step_NNN.safetensors with "latents" and "prediction" (float32), and
-// manifest.json listing steps and timesteps. Inactive when the folder name is empty.
+// --dump-latents DIR: step_NNN.safetensors with "latents" and "prediction" (float32),
+// noise.safetensors, condition.safetensors (image-to-video), video.safetensors (the decoded video
+// [1, 3, F, H, W] in [-1, 1]) and manifest.json listing steps and timesteps. Inactive when the folder name is empty.
 class LatentDump {
  public:
   explicit LatentDump(std::string dir);
   void add(int step, double timestep, const at::Tensor& latents, const at::Tensor& prediction);
+  // Any other named tensor of the run (initial noise, conditioning, the decoded video) as
+  // <name>.safetensors holding one tensor called <name>.
+  void add_tensor(const std::string& name, const at::Tensor& tensor);
   void finish(const GenerateRequest& request, const std::string& variant);
 
  private:

@@ -21,6 +21,7 @@
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "io/video.h"
+#include "models/wan_vae/wan_vae.h"
 #include "pipeline/denoise.h"
 #include "rayvid/rayvid.h"
 #include "sampling/scheduler.h"
@@ -35,25 +36,6 @@ at::Tensor image_to_tensor(const io::Image& image) {
   at::Tensor t = at::from_blob(const_cast<uint8_t*>(image.rgb.data()), {image.height, image.width, 3},
                                at::kByte);  // [H, W, 3]
   return t.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).div(127.5).sub(1.0);  // [1, 3, H, W]
-}
-
-// [1, 3, F, H, W] in [-1, 1] -> 8-bit RGB frames (rounded, as the MP4 writer wants them).
-io::VideoFrames video_to_frames(const at::Tensor& video) {
-  const at::Tensor u8 = video.squeeze(0)
-                            .to(at::kFloat)
-                            .add(1.0)
-                            .mul(127.5)
-                            .round()
-                            .clamp(0, 255)
-                            .to(at::kByte)
-                            .permute({1, 2, 3, 0})
-                            .contiguous();  // [F, H, W, 3]
-  io::VideoFrames frames;
-  frames.num_frames = static_cast<int>(u8.size(0));
-  frames.height = static_cast<int>(u8.size(1));
-  frames.width = static_cast<int>(u8.size(2));
-  frames.rgb.assign(u8.data_ptr<uint8_t>(), u8.data_ptr<uint8_t>() + u8.numel());
-  return frames;
 }
 
 class WanEngine : public Engine {
@@ -174,6 +156,8 @@ class WanEngine : public Engine {
     stage.reset();
     Stopwatch step_watch;
     engine::LatentDump dump(request.dump_latents_dir);
+    dump.add_tensor("noise", noise);
+    if (condition.defined()) dump.add_tensor("condition", condition);
     const int steps = plan.steps;
     report("denoise", 0, steps);
     const at::Tensor latents = pipeline::denoise(
@@ -192,7 +176,8 @@ class WanEngine : public Engine {
     report("vae_decode");
     stage.reset();
     const at::Tensor video = vae_->decode(latents.to(at::kFloat).cpu() / inv_std + mean);  // [1,3,F,H,W]
-    io::VideoFrames frames = video_to_frames(video.cpu());
+    dump.add_tensor("video", video);
+    io::VideoFrames frames = models::wan_vae::to_frames(video.cpu());
     result.timings.vae_decode = stage.seconds();
 
     // 6. Mux: MP4 and sidecar, both atomically.

@@ -1,6 +1,8 @@
 // Attention: input validation and backend dispatch (see attention.h).
 #include "ops/attention.h"
 
+#include "ops/attention_cuda.h"
+
 #include <ATen/ATen.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -70,10 +72,13 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
     case AttentionBackend::kSdpa:
       return attention_sdpa(q, k, v);
     case AttentionBackend::kRayvid: {
-      // The CUDA kernel arrives with the kernels issue; until then rayvid means sdpa.
+      // rayvid's CUDA flash-attention kernel where it applies (CUDA tensors, bf16/fp16, head_dim
+      // 64 or 128); LibTorch's SDPA otherwise, e.g. on the CPU.
+      at::Tensor out;
+      if (rayvid_attention_cuda(q, k, v, out)) return out;
       static std::once_flag logged;
       std::call_once(logged, [] {
-        spdlog::info("attention: the rayvid kernel is not built yet; using sdpa instead");
+        spdlog::info("attention: the rayvid kernel does not apply to these tensors; using sdpa");
       });
       return attention_sdpa(q, k, v);
     }

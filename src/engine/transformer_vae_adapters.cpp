@@ -1,0 +1,75 @@
+// Binds the Wan diffusion transformer and the Wan VAE (src/models) to the pipeline's Denoiser and
+// VideoAutoencoder interfaces.
+#include <ATen/ATen.h>
+
+#include "engine/component_factory.h"
+#include "models/wan_dit/model.h"
+#include "models/wan_vae/wan_vae.h"
+#include "ops/attention.h"
+
+namespace rayvid::engine {
+namespace {
+
+class WanDenoiser : public pipeline::Denoiser {
+ public:
+  explicit WanDenoiser(models::wan_dit::WanDiT dit) : dit_(std::move(dit)) {}
+  void set_context(const at::Tensor& text, const std::optional<at::Tensor>& image) override {
+    // The prompt's K/V for every block, computed once and reused by every step.
+    context_ = dit_.prepare_context(text, image ? *image : at::Tensor());
+  }
+  at::Tensor forward(const at::Tensor& latents, const at::Tensor& timestep) override {
+    const auto dtype = dit_.options().dtype;
+    return dit_.forward(latents.to(dtype), timestep, context_);  // [B, C_out, T, H, W] fp32
+  }
+
+ private:
+  models::wan_dit::WanDiT dit_;
+  models::wan_dit::ContextCache context_;
+};
+
+class WanAutoencoder : public pipeline::VideoAutoencoder {
+ public:
+  explicit WanAutoencoder(models::wan_vae::WanVAE vae) : vae_(std::move(vae)) {}
+  at::Tensor encode(const at::Tensor& video) override {
+    return vae_.encode(video.to(vae_.device(), vae_.dtype()));
+  }
+  at::Tensor decode(const at::Tensor& latents) override {
+    return vae_.decode(latents.to(vae_.device(), vae_.dtype()));
+  }
+  at::Tensor latents_mean() const override {
+    return at::tensor(vae_.config().latents_mean, at::kDouble).to(at::kFloat);
+  }
+  at::Tensor latents_std() const override {
+    return at::tensor(vae_.config().latents_std, at::kDouble).to(at::kFloat);
+  }
+  int z_dim() const override { return static_cast<int>(vae_.config().z_dim); }
+  int spatial_stride() const override { return static_cast<int>(vae_.config().scale_factor_spatial); }
+  int temporal_stride() const override { return static_cast<int>(vae_.config().scale_factor_temporal); }
+
+ private:
+  models::wan_vae::WanVAE vae_;
+};
+
+}  // namespace
+
+std::unique_ptr<pipeline::Denoiser> load_denoiser(const models::ModelFolder& folder,
+                                                  const std::string& component,
+                                                  const LoadOptions& options) {
+  models::wan_dit::WanDiTOptions dit;
+  dit.device = options.device;
+  dit.dtype = options.dtype;
+  dit.attention = ops::parse_attention_backend(options.attention);
+  return std::make_unique<WanDenoiser>(
+      models::wan_dit::WanDiT::load(folder.require(component).dir, dit));
+}
+
+std::unique_ptr<pipeline::VideoAutoencoder> load_vae(const models::ModelFolder& folder,
+                                                     const LoadOptions& options) {
+  // The VAE runs in fp32 on the CPU (diffusers keeps the Wan VAE in fp32 in its examples);
+  // bf16 on CUDA.
+  const auto dtype = options.device.is_cuda() ? options.dtype : c10::kFloat;
+  return std::make_unique<WanAutoencoder>(
+      models::wan_vae::WanVAE::load(folder.require("vae").dir, options.device, dtype));
+}
+
+}  // namespace rayvid::engine
