@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <numeric>
 
 #include "core/check.h"
 
@@ -106,6 +107,60 @@ WanVAEConfig WanVAEConfig::from_json(const io::JsonFile& json) {
   const double dropout = json.get_or<double>("dropout", 0.0);
   RAYVID_CHECK(dropout >= 0.0 && dropout < 1.0, BadInput, "{}: dropout {} is not in [0, 1)",
                json.label(), dropout);
+  c.validate();
+  return c;
+}
+
+WanVAEConfig WanVAEConfig::detect(const std::map<std::string, std::vector<int64_t>>& shapes) {
+  const auto shape = [&](const std::string& name) -> const std::vector<int64_t>& {
+    auto it = shapes.find(name);
+    RAYVID_CHECK(it != shapes.end(), BadInput,
+                 "cannot detect the Wan VAE architecture: no tensor '{}' (is this a diffusers "
+                 "AutoencoderKLWan checkpoint?)",
+                 name);
+    return it->second;
+  };
+  const auto count = [&](const std::string& prefix) {
+    int64_t n = 0;
+    while (shapes.lower_bound(fmt::format("{}{}.", prefix, n)) != shapes.end() &&
+           shapes.lower_bound(fmt::format("{}{}.", prefix, n))
+                   ->first.rfind(fmt::format("{}{}.", prefix, n), 0) == 0) {
+      ++n;
+    }
+    return n;
+  };
+  WanVAEConfig c;
+  c.z_dim = shape("post_quant_conv.weight")[0];
+  c.in_channels = shape("encoder.conv_in.weight")[1];
+  c.base_dim = shape("encoder.conv_in.weight")[0];
+  c.out_channels = shape("decoder.conv_out.weight")[0];
+  c.is_residual = shapes.count("encoder.down_blocks.0.resnets.0.conv1.weight") != 0;
+  const int64_t stages = count("decoder.up_blocks.");
+  RAYVID_CHECK(stages >= 1, BadInput,
+               "cannot detect the Wan VAE architecture: no decoder.up_blocks");
+  c.num_res_blocks = count("decoder.up_blocks.0.resnets.") - 1;
+  // Stage widths, decoder order; the base width is their greatest common divisor.
+  std::vector<int64_t> widths;
+  int64_t base = 0;
+  c.temperal_downsample.assign(stages - 1, false);
+  for (int64_t i = 0; i < stages; ++i) {
+    widths.push_back(shape(fmt::format("decoder.up_blocks.{}.resnets.0.conv2.weight", i))[0]);
+    base = std::gcd(base, widths.back());
+    if (i + 1 < stages) {
+      const std::string up = c.is_residual ? "upsampler" : "upsamplers.0";
+      c.temperal_downsample[stages - 2 - i] =
+          shapes.count(fmt::format("decoder.up_blocks.{}.{}.time_conv.weight", i, up)) != 0;
+    }
+  }
+  c.decoder_base_dim = base;
+  c.dim_mult.clear();
+  for (auto it = widths.rbegin(); it != widths.rend(); ++it) c.dim_mult.push_back(*it / base);
+  const int64_t image = c.out_channels;
+  c.patch_size = (image == 12) ? 2 : 1;
+  c.scale_factor_spatial = (int64_t{1} << (stages - 1)) * c.patch_size;
+  const WanVAEConfig preset = c.z_dim == 48 ? wan22() : wan21();
+  c.latents_mean = preset.latents_mean;
+  c.latents_std = preset.latents_std;
   c.validate();
   return c;
 }

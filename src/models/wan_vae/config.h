@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct WanVAEConfig {
   int64_t num_frames_pixel(int64_t num_frames_latent) const;
 
   static WanVAEConfig from_json(const io::JsonFile& json);
+  // The architecture from tensor names and shapes alone (diffusers names), for checkpoints
+  // without a config.json. latents_mean/std come from the preset with the same z_dim.
+  static WanVAEConfig detect(const std::map<std::string, std::vector<int64_t>>& shapes);
   void validate() const;  // throws kBadInput naming the field and the problem
 
   static WanVAEConfig wan21();  // Wan-AI/Wan2.1-*-Diffusers vae/config.json

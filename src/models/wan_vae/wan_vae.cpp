@@ -135,8 +135,9 @@ at::Tensor WanVAE::decode_untiled(const at::Tensor& z, bool finalize) const {
   int64_t frame = 0;
   for (int64_t i = 0; i < num_latent; ++i) {
     cache.begin_chunk();
-    const at::Tensor zi = post_quant_conv_.forward(z.slice(2, i, i + 1));  // [B, z, 1, h, w]
-    at::Tensor y = decoder_.forward(zi, &cache, /*first_chunk=*/i == 0);   // [B, C, 1|4, H', W']
+    const at::Tensor zi = post_quant_conv_.forward(z.slice(2, i, i + 1));   // [B, z, 1, h, w]
+    at::Tensor y = decoder_.forward(zi, &cache, /*first_chunk=*/i == 0);    // [B, C, 1|4, H', W']
+    if (finalize) y = unpatchify(y, config_.patch_size).clamp_(-1.0, 1.0);  // [B, 3, 1|4, H, W]
     if (!out.defined()) {
       out = at::empty(
           {y.size(0), y.size(1), config_.num_frames_pixel(num_latent), y.size(3), y.size(4)},

@@ -68,6 +68,24 @@ TEST_P(RealVAEArchitecture, PresetEqualsTheHubConfig) {
   EXPECT_EQ(preset.latents_std, c.latents_std);
 }
 
+TEST_P(RealVAEArchitecture, DetectFromShapesAlone) {
+  const MetaShapes meta = load_meta(GetParam() + ".json");
+  const WanVAEConfig d = WanVAEConfig::detect(meta.tensors);
+  const WanVAEConfig& c = meta.config;
+  EXPECT_EQ(d.base_dim, c.base_dim);
+  EXPECT_EQ(d.decoder_base_dim, c.decoder_base_dim);
+  EXPECT_EQ(d.z_dim, c.z_dim);
+  EXPECT_EQ(d.dim_mult, c.dim_mult);
+  EXPECT_EQ(d.num_res_blocks, c.num_res_blocks);
+  EXPECT_EQ(d.temperal_downsample, c.temperal_downsample);
+  EXPECT_EQ(d.is_residual, c.is_residual);
+  EXPECT_EQ(d.in_channels, c.in_channels);
+  EXPECT_EQ(d.out_channels, c.out_channels);
+  EXPECT_EQ(d.patch_size, c.patch_size);
+  EXPECT_EQ(d.scale_factor_spatial, c.scale_factor_spatial);
+  EXPECT_EQ(d.latents_mean, c.latents_mean);
+}
+
 // A checkpoint with one missing, one wrong-shape and one unexpected tensor: one error naming all.
 TEST_P(RealVAEArchitecture, StrictLoadingReportsEveryProblem) {
   MetaShapes meta = load_meta(GetParam() + ".json");
