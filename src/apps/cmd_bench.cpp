@@ -24,7 +24,7 @@ namespace {
 
 struct BenchFlags {
   bool plan = false, measure = false, no_guidance = false, quiet = false, no_plots = false;
-  std::string arch, device_preset = "h100", measured, json;
+  std::string arch, device_preset = "h100", measured, measured_run, json;
   std::string size = "16:9", resolution, duration = "5s";
   int width = 0, height = 0, frames = 0;
   std::string steps;
@@ -68,7 +68,7 @@ void run_plan(const BenchFlags& f) {
   const auto plan = eb::plan_cost(arch, shape, device, single_steps(f, arch.default_steps),
                                   !f.no_guidance, dtype_bytes);
   std::optional<eb::MeasuredRun> measured;
-  if (!f.measured.empty()) measured = eb::read_measured_run(f.measured);
+  if (!f.measured.empty()) measured = eb::read_measured_run(f.measured, f.measured_run);
   std::fputs(eb::format_plan(plan, measured).c_str(), stdout);
   if (!f.json.empty()) io::write_file_atomic(f.json, eb::plan_json(plan, measured).dump(2) + "\n");
 }
@@ -151,6 +151,8 @@ void add_bench(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--measured", f->measured,
                   "A `rayvid bench` JSON or `rayvid generate` sidecar: show measured over floor");
+  sub->add_option("--measured-run", f->measured_run,
+                  "Which run of a bench JSON to use, as SAMPLER:STEPS (default: the first)");
   sub->add_option("--json", f->json, "Also write the plan as JSON to this file");
   sub->add_option("--size", f->size, "Aspect preset")->capture_default_str();
   sub->add_option("--resolution", f->resolution,

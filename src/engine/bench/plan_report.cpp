@@ -110,6 +110,8 @@ std::string format_plan(const CostPlan& p, const std::optional<MeasuredRun>& mea
       s += fmt::format(", run {} = {:.2f}x floor", human_seconds(measured->total_seconds),
                        measured->total_seconds / p.run_seconds);
     s += "\n";
+    if (measured->seconds_per_step < p.step_seconds)
+      s += "  note: faster than the floor: the measured run used another size, model or device\n";
   }
   return s;
 }
