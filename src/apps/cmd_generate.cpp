@@ -60,6 +60,8 @@ void add_generate(CLI::App& app) {
   sub->add_option("--attention", flags->engine.attention, "rayvid, sdpa or reference")->capture_default_str();
   sub->add_option("--progress", flags->progress, "text or json (on stderr)")->capture_default_str();
   sub->add_flag("--quiet,-q", flags->quiet, "No progress output");
+  sub->add_flag("--analyze", r.analyze,
+                "Run `rayvid analyze` on the result and add its summary to the JSON sidecar");
   sub->add_flag("--dry-run", r.dry_run,
                 "Validate and print the resolved plan as JSON (size, frames, fps, steps, memory)");
   sub->add_option("--dump-latents", r.dump_latents_dir,

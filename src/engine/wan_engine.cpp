@@ -14,6 +14,7 @@
 #include "core/device.h"
 #include "core/memory.h"
 #include "core/stopwatch.h"
+#include "engine/analysis_summary.h"
 #include "engine/component_factory.h"
 #include "engine/provenance.h"
 #include "engine/request_plan.h"
@@ -194,8 +195,12 @@ class WanEngine : public Engine {
     io::write_mp4(output, frames, mp4);
     result.timings.mux = stage.seconds();
     result.timings.total = total.seconds();
-    io::write_file_atomic(result.sidecar_path,
-                          engine::provenance_json(request, plan, result).dump(2) + "\n");
+    nlohmann::json sidecar = engine::provenance_json(request, plan, result);
+    if (request.analyze) {
+      report("analyze");
+      sidecar["analysis"] = engine::analysis_summary(output, plan.image);
+    }
+    io::write_file_atomic(result.sidecar_path, sidecar.dump(2) + "\n");
     return result;
   }
 

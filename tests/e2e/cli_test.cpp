@@ -145,7 +145,7 @@ TEST(Cli, GeneratesTextAndImageToVideoFromTheDemoModel) {
                 .exit_code,
             0);
   r = run_command(cli() + " generate --model " + demo_model() + " --prompt 'the card zooms'" +
-                  small + " --image '" + image.string() + "' --output '" + i2v.string() + "'");
+                  small + " --analyze --image '" + image.string() + "' --output '" + i2v.string() + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
   for (const fs::path& mp4 : {t2v, i2v}) {
@@ -167,6 +167,10 @@ TEST(Cli, GeneratesTextAndImageToVideoFromTheDemoModel) {
                             "timings_seconds", "rayvid_version"})
       EXPECT_TRUE(sidecar.contains(key)) << key;
     EXPECT_EQ(sidecar["steps"], 2);
+    if (mp4 == i2v) {  // --analyze: the summary lands in the sidecar
+      ASSERT_TRUE(sidecar.contains("analysis"));
+      EXPECT_FALSE(sidecar["analysis"].empty());
+    }
     EXPECT_GT(sidecar["timings_seconds"]["denoise"].get<double>(), 0);
   }
 }
