@@ -16,14 +16,18 @@ constexpr int64_t kWanHeadDim = 128;  // every published Wan variant
 constexpr int64_t kClipWidth = 1280;  // CLIP ViT-H/14 hidden size (Wan2.1 I2V, FLF2V)
 constexpr int64_t kFlf2vImageTokens = 514;
 
+// Both dialects may carry "patch_size" (the original repos usually omit it: (1, 2, 2)).
+void read_patch_size(const io::JsonFile& json, WanDiTConfig& c) {
+  if (!json.has("patch_size")) return;
+  const auto patch = json.require<std::vector<int64_t>>("patch_size");
+  RAYVID_CHECK(patch.size() == 3, BadInput, "{}: patch_size should have 3 entries, got {}",
+               json.label(), patch.size());
+  c.patch_size = {patch[0], patch[1], patch[2]};
+}
+
 WanDiTConfig from_diffusers_json(const io::JsonFile& json) {
   WanDiTConfig c;
-  if (json.has("patch_size")) {
-    const auto patch = json.require<std::vector<int64_t>>("patch_size");
-    RAYVID_CHECK(patch.size() == 3, BadInput, "{}: patch_size should have 3 entries, got {}",
-                 json.label(), patch.size());
-    c.patch_size = {patch[0], patch[1], patch[2]};
-  }
+  read_patch_size(json, c);
   c.num_attention_heads = json.get_or<int64_t>("num_attention_heads", 40);
   c.dim = c.num_attention_heads * json.get_or<int64_t>("attention_head_dim", kWanHeadDim);
   c.in_channels = json.get_or<int64_t>("in_channels", 16);
@@ -46,12 +50,7 @@ WanDiTConfig from_diffusers_json(const io::JsonFile& json) {
 // original repos never store (patch_size, text_dim, cross_attn_norm) take the WanModel defaults.
 WanDiTConfig from_original_json(const io::JsonFile& json) {
   WanDiTConfig c;
-  if (json.has("patch_size")) {
-    const auto patch = json.require<std::vector<int64_t>>("patch_size");
-    RAYVID_CHECK(patch.size() == 3, BadInput, "{}: patch_size should have 3 entries, got {}",
-                 json.label(), patch.size());
-    c.patch_size = {patch[0], patch[1], patch[2]};
-  }
+  read_patch_size(json, c);
   c.dim = json.require<int64_t>("dim");
   c.num_attention_heads = json.require<int64_t>("num_heads");
   c.in_channels = json.require<int64_t>("in_dim");
