@@ -1,8 +1,9 @@
 // The umT5 tokenizer: see tokenizer.h.
 #include "models/umt5/tokenizer.h"
 
+#include "io/sentencepiece.h"
+
 #include <ATen/ATen.h>
-#include <sentencepiece_processor.h>
 
 #include <algorithm>
 #include <fstream>
@@ -83,11 +84,8 @@ Tokenizer Tokenizer::load(const std::filesystem::path& dir) {
                "diffusers tokenizer/ folder",
                model_file.string());
   Tokenizer tok;
-  tok.spm_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
-  const auto status = tok.spm_->Load(model_file.string());
-  RAYVID_CHECK(status.ok(), BadInput, "{}: not a SentencePiece model ({})", model_file.string(),
-               status.ToString());
-  const int pieces = tok.spm_->GetPieceSize();
+  tok.spm_ = std::make_unique<io::SentencePiece>(io::SentencePiece::load(model_file));
+  const int pieces = tok.spm_->piece_size();
   tok.pad_id_ = tok.spm_->pad_id() >= 0 ? tok.spm_->pad_id() : 0;
   tok.eos_id_ = tok.spm_->eos_id() >= 0 ? tok.spm_->eos_id() : 1;
 
@@ -98,8 +96,8 @@ Tokenizer Tokenizer::load(const std::filesystem::path& dir) {
   } else {
     // T5 layout: control pieces, then extra_ids sentinels in reverse after the SPM vocabulary.
     for (int id = 0; id < pieces; ++id) {
-      if (tok.spm_->IsControl(id) || tok.spm_->IsUnknown(id)) {
-        tok.added_.push_back({tok.spm_->IdToPiece(id), id, false, false});
+      if (tok.spm_->is_control(id) || tok.spm_->is_unknown(id)) {
+        tok.added_.push_back({tok.spm_->id_to_piece(id), id, false, false});
       }
     }
     int64_t extra_ids = 0;
@@ -117,7 +115,7 @@ Tokenizer Tokenizer::load(const std::filesystem::path& dir) {
 }
 
 int64_t Tokenizer::vocab_size() const {
-  int64_t size = spm_->GetPieceSize();
+  int64_t size = spm_->piece_size();
   for (const auto& t : added_) size = std::max(size, t.id + 1);
   return size;
 }
@@ -125,15 +123,12 @@ int64_t Tokenizer::vocab_size() const {
 std::vector<int64_t> Tokenizer::encode_cleaned(std::string_view cleaned) const {
   std::vector<int64_t> ids;
   auto encode_segment = [&](std::string_view segment) {
-    std::vector<int> piece_ids;
-    const auto status = spm_->Encode(segment, &piece_ids);
-    RAYVID_CHECK(status.ok(), Internal, "SentencePiece failed to encode a prompt ({})",
-                 status.ToString());
+    const std::vector<int> piece_ids = spm_->encode(segment);
     for (size_t i = 0; i < piece_ids.size(); ++i) {
       // A byte-fallback SentencePiece model spells unknown characters as <0xNN> pieces; when
       // transformers' Unigram has byte_fallback off it emits one fused <unk> for the run instead.
-      if (!byte_fallback_ && spm_->IsByte(piece_ids[i])) {
-        if (i == 0 || !spm_->IsByte(piece_ids[i - 1])) ids.push_back(spm_->unk_id());
+      if (!byte_fallback_ && spm_->is_byte(piece_ids[i])) {
+        if (i == 0 || !spm_->is_byte(piece_ids[i - 1])) ids.push_back(spm_->unk_id());
         continue;
       }
       ids.push_back(piece_ids[i]);

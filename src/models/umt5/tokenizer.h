@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-namespace sentencepiece {
-class SentencePieceProcessor;
+namespace rayvid::io {
+class SentencePiece;
 }
 
 namespace rayvid::models::umt5 {
@@ -62,7 +62,7 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> spm_;
+  std::unique_ptr<io::SentencePiece> spm_;
   std::vector<AddedToken> added_;  // longest content first (leftmost-longest matching)
   int64_t pad_id_ = 0;
   int64_t eos_id_ = 1;
