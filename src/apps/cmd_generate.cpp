@@ -85,7 +85,12 @@ void add_generate(CLI::App& app) {
       return;
     }
     std::printf("%s\n", result.video_path.c_str());
-    if (!flags->quiet)
+    if (!flags->quiet && flags->progress == "json") {
+      const nlohmann::json done = {{"stage", "done"}, {"video", result.video_path},
+                                   {"sidecar", result.sidecar_path},
+                                   {"total_seconds", result.timings.total}};
+      std::fprintf(stderr, "%s\n", done.dump().c_str());
+    } else if (!flags->quiet)
       std::fprintf(stderr, "wrote %s (%dx%d, %d frames at %d fps, %s, %.1f s) and %s\n",
                    result.video_path.c_str(), result.width, result.height, result.frames, result.fps,
                    result.variant.c_str(), result.timings.total, result.sidecar_path.c_str());

@@ -147,8 +147,9 @@ void add_inspect(CLI::App& app) {
       print_store(io::WeightStore::open_folder(p), true, "");
     } else {
       RAYVID_CHECK(fs::exists(p), BadInput, "{}: no such file or folder", p.string());
+      const auto store = io::WeightStore::open_file(p);  // validate before printing anything
       fmt::print("{}\n", p.string());
-      print_store(io::WeightStore::open_file(p), true, "");
+      print_store(store, true, "");
     }
   });
 }

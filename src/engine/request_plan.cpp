@@ -45,6 +45,7 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
   p.dit_ffn = dit.require<int64_t>("ffn_dim");
   p.dit_layers = dit.require<int64_t>("num_layers");
   const auto vae = folder.component_config("vae");
+  p.vae_decoder_channels = vae.get_or<int64_t>("decoder_base_dim", vae.get_or<int64_t>("base_dim", 96));
   const int64_t vae_stride = vae.get_or<int64_t>("scale_factor_spatial", p.expand_timesteps ? 16 : 8);
   const auto patch = dit.get_or<std::vector<int64_t>>("patch_size", {1, 2, 2});
   p.presets.spatial_multiple = static_cast<int>(vae_stride * patch.at(1));
@@ -91,11 +92,12 @@ double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& s
                          static_cast<double>(model.weight_bytes) * 0.05;
   // DiT: residual stream, q/k/v/out and the FFN hidden state for one block at a time.
   const double dit = batch * tokens * (8.0 * model.dit_dim + 2.0 * model.dit_ffn) * dtype_bytes;
-  // VAE decode, one latent frame at a time: ~4 output frames x full resolution x ~128 channels x
-  // ~6 live buffers in fp32.
-  const double vae = 4.0 * shape.height * shape.width * 128 * 6 * 4;
-  // The decoded video itself in fp32 and as 8-bit frames.
-  const double video = shape.frames * static_cast<double>(shape.height) * shape.width * 3 * 5;
+  // VAE decode, one latent frame at a time: ~4 output frames x the widest decoder stage x ~6 live
+  // buffers in fp32, over at most a 512x512 area: beyond that the VAE tiles itself (kAuto).
+  const double area = std::min(static_cast<double>(shape.height) * shape.width, 512.0 * 512.0);
+  const double vae = 4.0 * area * static_cast<double>(model.vae_decoder_channels) * 6 * 4;
+  // The decoded video itself in fp32 (twice while tiling assembles it) and as 8-bit frames.
+  const double video = shape.frames * static_cast<double>(shape.height) * shape.width * 3 * 9;
   return weights + std::max(dit, vae) + video;
 }
 

@@ -33,6 +33,7 @@ struct ModelPlan {
   sampling::SchedulerConfig scheduler;
   uint64_t weight_bytes = 0;  // all safetensors of the folder, as stored
   int64_t dit_dim = 0, dit_ffn = 0, dit_layers = 0;
+  int64_t vae_decoder_channels = 96;  // the VAE decoder's widest full-resolution stage
 };
 
 ModelPlan describe_model(const models::ModelFolder& folder);

@@ -5,6 +5,7 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/log.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 }
@@ -83,9 +84,20 @@ void drain_encoder(AVCodecContext* encoder, AVFormatContext* format, AVStream* s
   }
 }
 
+// libav's own chatter (x264's statistics, muxer notes) would drown rayvid's one-line errors and
+// progress output; our checks report every failure that matters.
+void quiet_libav() {
+  static const bool once = [] {
+    av_log_set_level(AV_LOG_ERROR);
+    return true;
+  }();
+  (void)once;
+}
+
 }  // namespace
 
 void write_mp4(const fs::path& path, const VideoFrames& video, const Mp4Options& options) {
+  quiet_libav();
   const std::string label = path.string();
   RAYVID_CHECK(video.width > 0 && video.height > 0 && video.num_frames > 0, BadArgument,
                "{}: nothing to write ({}x{}, {} frames)", label, video.width, video.height,
@@ -183,6 +195,7 @@ void write_mp4(const fs::path& path, const VideoFrames& video, const Mp4Options&
 }
 
 DecodedVideo read_video(const fs::path& path) {
+  quiet_libav();
   const std::string label = path.string();
   RAYVID_CHECK(fs::is_regular_file(path), BadInput, "{}: video not found", label);
   AVFormatContext* raw_input = nullptr;
