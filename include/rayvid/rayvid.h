@@ -19,31 +19,31 @@
 namespace rayvid {
 
 struct EngineOptions {
-  std::string model_dir;          // a diffusers-layout Wan folder
-  std::string device = "auto";    // auto | cpu | cuda
-  std::string dtype = "";         // fp32 | bf16 | fp16; empty = bf16 on CUDA, fp32 on the CPU
-  std::string attention = "sdpa"; // rayvid (custom CUDA kernel) | sdpa | reference
+  std::string model_dir;           // a diffusers-layout Wan folder
+  std::string device = "auto";     // auto | cpu | cuda
+  std::string dtype = "";          // fp32 | bf16 | fp16; empty = bf16 on CUDA, fp32 on the CPU
+  std::string attention = "sdpa";  // rayvid (custom CUDA kernel) | sdpa | reference
 };
 
 struct GenerateRequest {
-  std::string prompt;                         // required
-  std::string negative_prompt;                // diffusers' default: empty
-  std::optional<std::string> image;           // image-to-video source (path)
-  std::vector<std::string> reference_images;  // accepted for API parity; see README
-  std::string size = "16:9";                  // aspect preset
-  std::string resolution = "540p";            // short-side preset
-  std::string duration = "5s";                // 5s | 10s
+  std::string prompt;                              // required
+  std::string negative_prompt;                     // diffusers' default: empty
+  std::optional<std::string> image;                // image-to-video source (path)
+  std::vector<std::string> reference_images;       // accepted for API parity; see README
+  std::string size = "16:9";                       // aspect preset
+  std::string resolution = "540p";                 // short-side preset
+  std::string duration = "5s";                     // 5s | 10s
   int width = 0, height = 0, frames = 0, fps = 0;  // explicit overrides (0 = from the presets)
   int64_t seed = 0;
-  int steps = 0;                   // 0 = the variant's default
-  std::string sampler = "unipc";   // unipc | euler | dpm++
-  double guidance_scale = -1;      // < 0 = the variant's default; <= 1 disables guidance
-  double guidance_scale_2 = -1;    // low-noise expert of two-expert models; < 0 = guidance_scale
-  double shift = 0;                // 0 = the scheduler config's shift
-  std::string output;              // MP4 path; empty = a name from time, seed and prompt
-  std::string dump_latents_dir;    // research hook: every step's latent and prediction
-  bool analyze = false;            // run `rayvid analyze` on the result
-  bool dry_run = false;            // validate and plan only: fills the result's shape, nothing runs
+  int steps = 0;                  // 0 = the variant's default
+  std::string sampler = "unipc";  // unipc | euler | dpm++
+  double guidance_scale = -1;     // < 0 = the variant's default; <= 1 disables guidance
+  double guidance_scale_2 = -1;   // low-noise expert of two-expert models; < 0 = guidance_scale
+  double shift = 0;               // 0 = the scheduler config's shift
+  std::string output;             // MP4 path; empty = a name from time, seed and prompt
+  std::string dump_latents_dir;   // research hook: every step's latent and prediction
+  bool analyze = false;           // run `rayvid analyze` on the result
+  bool dry_run = false;           // validate and plan only: fills the result's shape, nothing runs
 };
 
 struct StageTimings {
@@ -69,7 +69,7 @@ struct GenerateResult {
   std::string variant;
   StageTimings timings;
   std::vector<double> step_seconds;
-  double peak_memory_bytes = 0;  // peak RSS on the CPU, allocator peak on CUDA
+  double peak_memory_bytes = 0;     // peak RSS on the CPU, allocator peak on CUDA
   double estimated_peak_bytes = 0;  // the planner's estimate, checked before any heavy work
   double guidance_scale = 0, guidance_scale_2 = 0;
 };

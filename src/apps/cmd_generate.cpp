@@ -36,28 +36,39 @@ void add_generate(CLI::App& app) {
                   "Source image for image-to-video (resized to cover the size, centre-cropped)");
   sub->add_option("--reference", r.reference_images,
                   "Reference images (accepted for API compatibility; Wan models do not use them)");
-  sub->add_option("--negative-prompt,-n", r.negative_prompt, "What to avoid (default: empty, as diffusers)");
-  sub->add_option("--size", r.size, "Aspect preset: 16:9, 9:16, 1:1, 4:3, 3:4, 21:9")->capture_default_str();
-  sub->add_option("--resolution", r.resolution, "540p, 720p or 1080p (short side)")->capture_default_str();
-  sub->add_option("--duration", r.duration,
-                  "5s or 10s. 10 s is beyond what Wan models were trained on: it is generated in one "
-                  "pass and may loop or degrade")
+  sub->add_option("--negative-prompt,-n", r.negative_prompt,
+                  "What to avoid (default: empty, as diffusers)");
+  sub->add_option("--size", r.size, "Aspect preset: 16:9, 9:16, 1:1, 4:3, 3:4, 21:9")
+      ->capture_default_str();
+  sub->add_option("--resolution", r.resolution, "540p, 720p or 1080p (short side)")
+      ->capture_default_str();
+  sub->add_option(
+         "--duration", r.duration,
+         "5s or 10s. 10 s is beyond what Wan models were trained on: it is generated in one "
+         "pass and may loop or degrade")
       ->capture_default_str();
   sub->add_option("--width", r.width, "Override the preset width (multiple of 16 or 32)");
   sub->add_option("--height", r.height, "Override the preset height");
   sub->add_option("--frames", r.frames, "Override the frame count (4n+1)");
   sub->add_option("--fps", r.fps, "Override the frame rate");
-  sub->add_option("--seed", r.seed, "Random seed (same seed, same noise as diffusers)")->capture_default_str();
+  sub->add_option("--seed", r.seed, "Random seed (same seed, same noise as diffusers)")
+      ->capture_default_str();
   sub->add_option("--steps", r.steps, "Denoising steps (default: the model's)");
   sub->add_option("--sampler", r.sampler, "unipc, euler or dpm++")->capture_default_str();
-  sub->add_option("--guidance-scale,-g", r.guidance_scale, "Classifier-free guidance (<= 1 disables)");
-  sub->add_option("--guidance-scale-2", r.guidance_scale_2, "Guidance of the low-noise expert (A14B)");
+  sub->add_option("--guidance-scale,-g", r.guidance_scale,
+                  "Classifier-free guidance (<= 1 disables)");
+  sub->add_option("--guidance-scale-2", r.guidance_scale_2,
+                  "Guidance of the low-noise expert (A14B)");
   sub->add_option("--shift", r.shift, "Timestep shift (default: the scheduler config's)");
-  sub->add_option("--model,-m", flags->engine.model_dir, "A diffusers-layout Wan folder (default: bundled demo)");
-  sub->add_option("--output,-o", r.output, "Output MP4 (default: rayvid-<time>-seed<seed>-<prompt>.mp4)");
+  sub->add_option("--model,-m", flags->engine.model_dir,
+                  "A diffusers-layout Wan folder (default: bundled demo)");
+  sub->add_option("--output,-o", r.output,
+                  "Output MP4 (default: rayvid-<time>-seed<seed>-<prompt>.mp4)");
   sub->add_option("--device", flags->engine.device, "auto, cpu or cuda")->capture_default_str();
-  sub->add_option("--dtype", flags->engine.dtype, "fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)");
-  sub->add_option("--attention", flags->engine.attention, "rayvid, sdpa or reference")->capture_default_str();
+  sub->add_option("--dtype", flags->engine.dtype,
+                  "fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)");
+  sub->add_option("--attention", flags->engine.attention, "rayvid, sdpa or reference")
+      ->capture_default_str();
   sub->add_option("--progress", flags->progress, "text or json (on stderr)")->capture_default_str();
   sub->add_flag("--quiet,-q", flags->quiet, "No progress output");
   sub->add_flag("--analyze", r.analyze,
@@ -74,9 +85,12 @@ void add_generate(CLI::App& app) {
     auto engine = Engine::open(flags->engine);
     const GenerateResult result = engine->generate(request, printer);
     if (request.dry_run) {
-      const nlohmann::json plan = {{"variant", result.variant}, {"width", result.width},
-                                   {"height", result.height}, {"frames", result.frames},
-                                   {"fps", result.fps}, {"steps", result.steps},
+      const nlohmann::json plan = {{"variant", result.variant},
+                                   {"width", result.width},
+                                   {"height", result.height},
+                                   {"frames", result.frames},
+                                   {"fps", result.fps},
+                                   {"steps", result.steps},
                                    {"guidance_scale", result.guidance_scale},
                                    {"guidance_scale_2", result.guidance_scale_2},
                                    {"output", result.video_path},
@@ -86,14 +100,16 @@ void add_generate(CLI::App& app) {
     }
     std::printf("%s\n", result.video_path.c_str());
     if (!flags->quiet && flags->progress == "json") {
-      const nlohmann::json done = {{"stage", "done"}, {"video", result.video_path},
+      const nlohmann::json done = {{"stage", "done"},
+                                   {"video", result.video_path},
                                    {"sidecar", result.sidecar_path},
                                    {"total_seconds", result.timings.total}};
       std::fprintf(stderr, "%s\n", done.dump().c_str());
     } else if (!flags->quiet)
       std::fprintf(stderr, "wrote %s (%dx%d, %d frames at %d fps, %s, %.1f s) and %s\n",
-                   result.video_path.c_str(), result.width, result.height, result.frames, result.fps,
-                   result.variant.c_str(), result.timings.total, result.sidecar_path.c_str());
+                   result.video_path.c_str(), result.width, result.height, result.frames,
+                   result.fps, result.variant.c_str(), result.timings.total,
+                   result.sidecar_path.c_str());
   });
 }
 

@@ -21,9 +21,12 @@ ProgressCallback make_progress_printer(ProgressMode mode) {
   if (mode == ProgressMode::kQuiet) return {};
   if (mode == ProgressMode::kJson) {
     return [](const Progress& p) {
-      const nlohmann::json j = {{"stage", p.stage},         {"step", p.step},
-                                {"total_steps", p.total_steps}, {"seconds_per_step", p.seconds_per_step},
-                                {"eta_seconds", p.eta_seconds}, {"elapsed_seconds", p.elapsed_seconds}};
+      const nlohmann::json j = {{"stage", p.stage},
+                                {"step", p.step},
+                                {"total_steps", p.total_steps},
+                                {"seconds_per_step", p.seconds_per_step},
+                                {"eta_seconds", p.eta_seconds},
+                                {"elapsed_seconds", p.elapsed_seconds}};
       std::fprintf(stderr, "%s\n", j.dump().c_str());
     };
   }

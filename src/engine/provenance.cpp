@@ -38,9 +38,10 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
   j["frames"] = plan.shape.frames;
   j["fps"] = plan.shape.fps;
   const auto& t = result.timings;
-  j["timings_seconds"] = {{"load", t.load},         {"text_encode", t.text_encode},
-                          {"image_encode", t.image_encode}, {"denoise", t.denoise},
-                          {"vae_decode", t.vae_decode}, {"mux", t.mux}, {"total", t.total}};
+  j["timings_seconds"] = {
+      {"load", t.load},       {"text_encode", t.text_encode}, {"image_encode", t.image_encode},
+      {"denoise", t.denoise}, {"vae_decode", t.vae_decode},   {"mux", t.mux},
+      {"total", t.total}};
   j["step_seconds"] = result.step_seconds;
   j["peak_memory_bytes"] = result.peak_memory_bytes;
   return j;
@@ -53,16 +54,23 @@ void write_safetensors(const fs::path& path, const std::map<std::string, at::Ten
     at::Tensor t = tensor.cpu().contiguous();
     std::string dtype;
     switch (t.scalar_type()) {
-      case at::kFloat: dtype = "F32"; break;
-      case at::kLong: dtype = "I64"; break;
-      case at::kByte: dtype = "U8"; break;
+      case at::kFloat:
+        dtype = "F32";
+        break;
+      case at::kLong:
+        dtype = "I64";
+        break;
+      case at::kByte:
+        dtype = "U8";
+        break;
       default:
         t = t.to(at::kFloat);
         dtype = "F32";
     }
     const size_t begin = data.size();
     data.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
-    header[name] = {{"dtype", dtype}, {"shape", t.sizes().vec()}, {"data_offsets", {begin, data.size()}}};
+    header[name] = {
+        {"dtype", dtype}, {"shape", t.sizes().vec()}, {"data_offsets", {begin, data.size()}}};
   }
   header["__metadata__"] = {{"format", "pt"}, {"writer", "rayvid"}};
   std::string text = header.dump();
@@ -81,10 +89,12 @@ LatentDump::LatentDump(std::string dir) : dir_(std::move(dir)) {
                ec.message());
 }
 
-void LatentDump::add(int step, double timestep, const at::Tensor& latents, const at::Tensor& prediction) {
+void LatentDump::add(int step, double timestep, const at::Tensor& latents,
+                     const at::Tensor& prediction) {
   if (dir_.empty()) return;
   const std::string file = fmt::format("step_{:03d}.safetensors", step);
-  write_safetensors(dir_ / file, {{"latents", latents.to(at::kFloat)}, {"prediction", prediction.to(at::kFloat)}});
+  write_safetensors(dir_ / file, {{"latents", latents.to(at::kFloat)},
+                                  {"prediction", prediction.to(at::kFloat)}});
   steps_.push_back({{"step", step}, {"timestep", timestep}, {"file", file}});
 }
 
@@ -95,10 +105,13 @@ void LatentDump::add_tensor(const std::string& name, const at::Tensor& tensor) {
 
 void LatentDump::finish(const GenerateRequest& request, const std::string& variant) {
   if (dir_.empty()) return;
-  nlohmann::json manifest = {{"prompt", request.prompt}, {"seed", request.seed},
-                             {"sampler", request.sampler}, {"variant", variant},
-                             {"tensors", {{"latents", "the sample after this step, [1, z, T, h, w]"},
-                                          {"prediction", "the guided velocity at this step"}}},
+  nlohmann::json manifest = {{"prompt", request.prompt},
+                             {"seed", request.seed},
+                             {"sampler", request.sampler},
+                             {"variant", variant},
+                             {"tensors",
+                              {{"latents", "the sample after this step, [1, z, T, h, w]"},
+                               {"prediction", "the guided velocity at this step"}}},
                              {"steps", steps_}};
   io::write_file_atomic(dir_ / "manifest.json", manifest.dump(2) + "\n");
 }

@@ -24,7 +24,8 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
 
 // --dump-latents DIR: step_NNN.safetensors with "latents" and "prediction" (float32),
 // noise.safetensors, condition.safetensors (image-to-video), video.safetensors (the decoded video
-// [1, 3, F, H, W] in [-1, 1]) and manifest.json listing steps and timesteps. Inactive when the folder name is empty.
+// [1, 3, F, H, W] in [-1, 1]) and manifest.json listing steps and timesteps. Inactive when the
+// folder name is empty.
 class LatentDump {
  public:
   explicit LatentDump(std::string dir);

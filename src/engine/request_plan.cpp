@@ -41,12 +41,15 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
   p.presets = p.expand_timesteps ? pipeline::preset_family_ti2v() : pipeline::preset_family_wan21();
 
   const auto dit = folder.component_config("transformer");
-  p.dit_dim = dit.require<int64_t>("num_attention_heads") * dit.require<int64_t>("attention_head_dim");
+  p.dit_dim =
+      dit.require<int64_t>("num_attention_heads") * dit.require<int64_t>("attention_head_dim");
   p.dit_ffn = dit.require<int64_t>("ffn_dim");
   p.dit_layers = dit.require<int64_t>("num_layers");
   const auto vae = folder.component_config("vae");
-  p.vae_decoder_channels = vae.get_or<int64_t>("decoder_base_dim", vae.get_or<int64_t>("base_dim", 96));
-  const int64_t vae_stride = vae.get_or<int64_t>("scale_factor_spatial", p.expand_timesteps ? 16 : 8);
+  p.vae_decoder_channels =
+      vae.get_or<int64_t>("decoder_base_dim", vae.get_or<int64_t>("base_dim", 96));
+  const int64_t vae_stride =
+      vae.get_or<int64_t>("scale_factor_spatial", p.expand_timesteps ? 16 : 8);
   const auto patch = dit.get_or<std::vector<int64_t>>("patch_size", {1, 2, 2});
   p.presets.spatial_multiple = static_cast<int>(vae_stride * patch.at(1));
   p.scheduler = sampling::SchedulerConfig::from_json(folder.component_config("scheduler"));
@@ -71,14 +74,17 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
 std::string default_output_name(const GenerateRequest& request) {
   std::string slug;
   for (char ch : request.prompt) {
-    if (std::isalnum(static_cast<unsigned char>(ch))) slug += static_cast<char>(std::tolower(ch));
-    else if (!slug.empty() && slug.back() != '-') slug += '-';
+    if (std::isalnum(static_cast<unsigned char>(ch)))
+      slug += static_cast<char>(std::tolower(ch));
+    else if (!slug.empty() && slug.back() != '-')
+      slug += '-';
     if (slug.size() >= 40) break;
   }
   while (!slug.empty() && slug.back() == '-') slug.pop_back();
   if (slug.empty()) slug = "video";
   const std::time_t now = std::time(nullptr);
-  return fmt::format("rayvid-{:%Y%m%d-%H%M%S}-seed{}-{}.mp4", fmt::localtime(now), request.seed, slug);
+  return fmt::format("rayvid-{:%Y%m%d-%H%M%S}-seed{}-{}.mp4", fmt::localtime(now), request.seed,
+                     slug);
 }
 
 double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& shape,
@@ -121,8 +127,8 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
   for (const auto& ref : request.reference_images)
     RAYVID_CHECK(fs::is_regular_file(ref), BadInput, "--reference {}: file not found", ref);
 
-  plan.shape = pipeline::resolve_preset(model.presets, request.size, request.resolution,
-                                        request.duration);
+  plan.shape =
+      pipeline::resolve_preset(model.presets, request.size, request.resolution, request.duration);
   if (request.width > 0) plan.shape.width = request.width;
   if (request.height > 0) plan.shape.height = request.height;
   if (request.frames > 0) plan.shape.frames = request.frames;
@@ -134,11 +140,12 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
   plan.steps = request.steps > 0 ? request.steps : model.default_steps;
   RAYVID_CHECK(request.steps >= 0 && plan.steps <= 1000, BadArgument,
                "--steps {} must be within 1..1000", request.steps);
-  plan.guidance_scale = request.guidance_scale >= 0 ? request.guidance_scale : model.default_guidance;
-  plan.guidance_scale_2 = request.guidance_scale_2 >= 0
-                              ? request.guidance_scale_2
-                              : (request.guidance_scale >= 0 ? plan.guidance_scale
-                                                             : model.default_guidance_2);
+  plan.guidance_scale =
+      request.guidance_scale >= 0 ? request.guidance_scale : model.default_guidance;
+  plan.guidance_scale_2 =
+      request.guidance_scale_2 >= 0
+          ? request.guidance_scale_2
+          : (request.guidance_scale >= 0 ? plan.guidance_scale : model.default_guidance_2);
   plan.guided = plan.guidance_scale > 1;
   RAYVID_CHECK(request.shift >= 0, BadArgument, "--shift {} must be positive", request.shift);
   bool known_sampler = false;
@@ -146,10 +153,12 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
   RAYVID_CHECK(known_sampler, BadArgument, "--sampler '{}' is unknown; use unipc, euler or dpm++",
                request.sampler);
 
-  plan.output = request.output.empty() ? fs::path(default_output_name(request)) : fs::path(request.output);
-  RAYVID_CHECK(plan.output.extension() == ".mp4", BadArgument,
-               "--output {} must end in .mp4", plan.output.string());
-  const fs::path folder = plan.output.parent_path().empty() ? fs::path(".") : plan.output.parent_path();
+  plan.output =
+      request.output.empty() ? fs::path(default_output_name(request)) : fs::path(request.output);
+  RAYVID_CHECK(plan.output.extension() == ".mp4", BadArgument, "--output {} must end in .mp4",
+               plan.output.string());
+  const fs::path folder =
+      plan.output.parent_path().empty() ? fs::path(".") : plan.output.parent_path();
   RAYVID_CHECK(fs::is_directory(folder), BadArgument,
                "--output folder {} does not exist; create it first", folder.string());
 

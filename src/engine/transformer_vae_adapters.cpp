@@ -43,8 +43,12 @@ class WanAutoencoder : public pipeline::VideoAutoencoder {
     return at::tensor(vae_.config().latents_std, at::kDouble).to(at::kFloat);
   }
   int z_dim() const override { return static_cast<int>(vae_.config().z_dim); }
-  int spatial_stride() const override { return static_cast<int>(vae_.config().scale_factor_spatial); }
-  int temporal_stride() const override { return static_cast<int>(vae_.config().scale_factor_temporal); }
+  int spatial_stride() const override {
+    return static_cast<int>(vae_.config().scale_factor_spatial);
+  }
+  int temporal_stride() const override {
+    return static_cast<int>(vae_.config().scale_factor_temporal);
+  }
 
  private:
   models::wan_vae::WanVAE vae_;

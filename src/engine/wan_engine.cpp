@@ -34,27 +34,29 @@ using pipeline::Conditioning;
 
 // [1, 3, H, W] in [-1, 1] from 8-bit RGB.
 at::Tensor image_to_tensor(const io::Image& image) {
-  at::Tensor t = at::from_blob(const_cast<uint8_t*>(image.rgb.data()), {image.height, image.width, 3},
-                               at::kByte);  // [H, W, 3]
+  at::Tensor t =
+      at::from_blob(const_cast<uint8_t*>(image.rgb.data()), {image.height, image.width, 3},
+                    at::kByte);                                                 // [H, W, 3]
   return t.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).div(127.5).sub(1.0);  // [1, 3, H, W]
 }
 
 class WanEngine : public Engine {
  public:
-  explicit WanEngine(const EngineOptions& options) : folder_(models::ModelFolder::open(options.model_dir)) {
+  explicit WanEngine(const EngineOptions& options)
+      : folder_(models::ModelFolder::open(options.model_dir)) {
     Stopwatch watch;  // folder reading only; weights load on the first request
     plan_ = engine::describe_model(folder_);
     load_.device = resolve_device(options.device);
-    load_.dtype = options.dtype.empty()
-                      ? (load_.device.is_cuda() ? c10::kBFloat16 : c10::kFloat)
-                      : parse_dtype(options.dtype);
+    load_.dtype = options.dtype.empty() ? (load_.device.is_cuda() ? c10::kBFloat16 : c10::kFloat)
+                                        : parse_dtype(options.dtype);
     load_.attention = options.attention;
     load_seconds_ = watch.seconds();
   }
 
   std::string variant() const override { return plan_.variant; }
 
-  GenerateResult generate(const GenerateRequest& request, const ProgressCallback& progress) override {
+  GenerateResult generate(const GenerateRequest& request,
+                          const ProgressCallback& progress) override {
     c10::InferenceMode guard;
     Stopwatch total;
     // Validate everything before any heavy work; load the components on first use.
@@ -75,7 +77,8 @@ class WanEngine : public Engine {
 
     GenerateResult result = planned_result(plan);
     result.timings.load = load_seconds_;
-    auto report = [&](const std::string& stage, int step = 0, int total_steps = 0, double per_step = 0) {
+    auto report = [&](const std::string& stage, int step = 0, int total_steps = 0,
+                      double per_step = 0) {
       if (!progress) return;
       Progress p;
       p.stage = stage;
@@ -92,7 +95,8 @@ class WanEngine : public Engine {
     Stopwatch stage;
     std::vector<std::string> prompts{request.prompt};
     if (plan.guided) prompts.push_back(request.negative_prompt);
-    const at::Tensor text = text_encoder_->encode(prompts, plan_.max_sequence_length);  // [B, 512, D]
+    const at::Tensor text =
+        text_encoder_->encode(prompts, plan_.max_sequence_length);  // [B, 512, D]
     result.timings.text_encode = stage.seconds();
 
     // 2. Image: CLIP tokens (Wan2.1 I2V) and the VAE conditioning latents.
@@ -108,14 +112,15 @@ class WanEngine : public Engine {
     if (plan.image) {
       report("image_encode");
       stage.reset();
-      const io::Image source = io::resize_cover_crop(io::read_image(*plan.image), plan.shape.width,
-                                                     plan.shape.height);
+      const io::Image source =
+          io::resize_cover_crop(io::read_image(*plan.image), plan.shape.width, plan.shape.height);
       if (image_encoder_) image_tokens = image_encoder_->encode(source);  // [1, 257, 1280]
-      const at::Tensor pixels = image_to_tensor(source).unsqueeze(2);  // [1, 3, 1, H, W]
+      const at::Tensor pixels = image_to_tensor(source).unsqueeze(2);     // [1, 3, 1, H, W]
       at::Tensor video_condition = pixels;
       if (!plan_.expand_timesteps) {  // first frame + zero frames, really encoded (causal VAE)
         video_condition = at::cat(
-            {pixels, at::zeros({1, 3, plan.shape.frames - 1, plan.shape.height, plan.shape.width})}, 2);
+            {pixels, at::zeros({1, 3, plan.shape.frames - 1, plan.shape.height, plan.shape.width})},
+            2);
       }
       const at::Tensor latent = (vae_->encode(video_condition).to(at::kFloat) - mean) * inv_std;
       if (plan_.expand_timesteps) {
@@ -150,7 +155,8 @@ class WanEngine : public Engine {
     if (condition.defined()) setup.condition = condition.to(dev);
     setup.high_noise = high_.get();
     setup.low_noise = low_.get();
-    setup.boundary_timestep = plan_.boundary_ratio > 0 ? plan_.boundary_ratio * plan_.scheduler.num_train_timesteps : -1;
+    setup.boundary_timestep =
+        plan_.boundary_ratio > 0 ? plan_.boundary_ratio * plan_.scheduler.num_train_timesteps : -1;
     setup.guidance_scale = plan.guidance_scale;
     setup.guidance_scale_2 = plan.guidance_scale_2;
 
@@ -176,7 +182,8 @@ class WanEngine : public Engine {
     // 5. Decode: un-normalise, decode, to 8-bit frames.
     report("vae_decode");
     stage.reset();
-    const at::Tensor video = vae_->decode(latents.to(at::kFloat).cpu() / inv_std + mean);  // [1,3,F,H,W]
+    const at::Tensor video =
+        vae_->decode(latents.to(at::kFloat).cpu() / inv_std + mean);  // [1,3,F,H,W]
     dump.add_tensor("video", video);
     io::VideoFrames frames = models::wan_vae::to_frames(video.cpu());
     result.timings.vae_decode = stage.seconds();

@@ -57,9 +57,9 @@ using FramePtr = std::unique_ptr<AVFrame, FrameFree>;
 using PacketPtr = std::unique_ptr<AVPacket, PacketFree>;
 using SwsPtr = std::unique_ptr<SwsContext, SwsFree>;
 
-#define RAYVID_AV(call, what)                                                           \
-  do {                                                                                  \
-    const int rc_ = (call);                                                             \
+#define RAYVID_AV(call, what)                                                          \
+  do {                                                                                 \
+    const int rc_ = (call);                                                            \
     RAYVID_CHECK(rc_ >= 0, Internal, "{}: {} failed: {}", label, what, av_error(rc_)); \
   } while (0)
 
@@ -161,9 +161,9 @@ void write_mp4(const fs::path& path, const VideoFrames& video, const Mp4Options&
   av_dict_set(&mux_options.dict, "movflags", "+faststart", 0);
   RAYVID_AV(avformat_write_header(format.get(), &mux_options.dict), "writing the MP4 header");
 
-  SwsPtr sws(sws_getContext(video.width, video.height, AV_PIX_FMT_RGB24, video.width,
-                            video.height, AV_PIX_FMT_YUV420P, SWS_BICUBIC | SWS_ACCURATE_RND,
-                            nullptr, nullptr, nullptr));
+  SwsPtr sws(sws_getContext(video.width, video.height, AV_PIX_FMT_RGB24, video.width, video.height,
+                            AV_PIX_FMT_YUV420P, SWS_BICUBIC | SWS_ACCURATE_RND, nullptr, nullptr,
+                            nullptr));
   RAYVID_CHECK(sws != nullptr, Internal, "{}: cannot create the RGB->YUV converter", label);
   set_bt709(sws.get(), /*rgb_to_yuv=*/true);
 

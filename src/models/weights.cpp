@@ -62,7 +62,8 @@ at::Tensor WeightLoader::take(const std::string& name, const std::vector<int64_t
   taken_[name] = shape;
   auto it = canonical_to_source_.find(name);
   if (it == canonical_to_source_.end()) {
-    problems_.push_back(fmt::format("missing {} (expected shape [{}])", name, fmt::join(shape, ", ")));
+    problems_.push_back(
+        fmt::format("missing {} (expected shape [{}])", name, fmt::join(shape, ", ")));
     return {};
   }
   const auto actual = source_.shape(it->second);
