@@ -8,7 +8,8 @@
 
 namespace rayvid::pipeline {
 
-at::Tensor denoise(const DenoiseSetup& s, sampling::Scheduler& scheduler, const StepCallback& on_step) {
+at::Tensor denoise(const DenoiseSetup& s, sampling::Scheduler& scheduler,
+                   const StepCallback& on_step) {
   RAYVID_CHECK(s.high_noise != nullptr, Internal, "denoise: no model");
   RAYVID_CHECK(s.boundary_timestep < 0 || s.low_noise != nullptr, Internal,
                "denoise: a boundary without a low-noise expert");
@@ -45,10 +46,11 @@ at::Tensor denoise(const DenoiseSetup& s, sampling::Scheduler& scheduler, const 
         model_input = (1 - mask) * s.condition + mask * latents;
         // One timestep per token: 0 on frame 0, t elsewhere, in token order (T, h/2, w/2).
         using at::indexing::Slice;
-        const at::Tensor per_token = (mask.index({0, 0, Slice(), Slice(0, at::indexing::None, s.patch_h),
-                                                  Slice(0, at::indexing::None, s.patch_w)}) *
-                                      t)
-                                         .flatten();  // [L]
+        const at::Tensor per_token =
+            (mask.index({0, 0, Slice(), Slice(0, at::indexing::None, s.patch_h),
+                         Slice(0, at::indexing::None, s.patch_w)}) *
+             t)
+                .flatten();                                                    // [L]
         timestep = per_token.unsqueeze(0).expand({batch, per_token.size(0)});  // [B, L]
         break;
       }
@@ -60,7 +62,8 @@ at::Tensor denoise(const DenoiseSetup& s, sampling::Scheduler& scheduler, const 
     latents = scheduler.step(prediction, latents);
     if (on_step) on_step(static_cast<int>(i), t, latents, prediction);
   }
-  if (s.conditioning == Conditioning::kFirstFrame) latents = (1 - mask) * s.condition + mask * latents;
+  if (s.conditioning == Conditioning::kFirstFrame)
+    latents = (1 - mask) * s.condition + mask * latents;
   return latents;
 }
 

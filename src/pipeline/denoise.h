@@ -20,7 +20,7 @@ enum class Conditioning {
 };
 
 struct DenoiseSetup {
-  at::Tensor noise;      // [1, z, T, h, w] float32: the initial latents
+  at::Tensor noise;  // [1, z, T, h, w] float32: the initial latents
   Conditioning conditioning = Conditioning::kNone;
   at::Tensor condition;  // kConcat: [1, 4 + z, T, h, w]; kFirstFrame: [1, z, T', h, w] normalised
   Denoiser* high_noise = nullptr;  // the only expert of one-expert models
@@ -33,8 +33,8 @@ struct DenoiseSetup {
 
 // Called after every step with the step index, its timestep, the new latents and the model's
 // (guided) prediction; used for progress and for --dump-latents.
-using StepCallback =
-    std::function<void(int step, double timestep, const at::Tensor& latents, const at::Tensor& prediction)>;
+using StepCallback = std::function<void(int step, double timestep, const at::Tensor& latents,
+                                        const at::Tensor& prediction)>;
 
 // Runs the full schedule (the scheduler must have set_timesteps done) and returns the final
 // latents [1, z, T, h, w], with the TI2V first frame already put back. The denoisers' contexts

@@ -66,9 +66,8 @@ VideoShape resolve_preset(const PresetFamily& family, const std::string& size,
   const Resolution* res = nullptr;
   for (const auto& r : kResolutions)
     if (resolution == r.name) res = &r;
-  RAYVID_CHECK(res != nullptr, BadArgument,
-               "--resolution '{}' is not a preset; choose one of {}", resolution,
-               fmt::join(resolution_presets(), ", "));
+  RAYVID_CHECK(res != nullptr, BadArgument, "--resolution '{}' is not a preset; choose one of {}",
+               resolution, fmt::join(resolution_presets(), ", "));
   const Duration* dur = nullptr;
   for (const auto& d : kDurations)
     if (duration == d.name) dur = &d;
@@ -76,7 +75,8 @@ VideoShape resolve_preset(const PresetFamily& family, const std::string& size,
                duration, fmt::join(duration_presets(), ", "));
 
   // The short side is the resolution; the long side follows the aspect ratio.
-  const int short_units = std::min(aspect->w, aspect->h), long_units = std::max(aspect->w, aspect->h);
+  const int short_units = std::min(aspect->w, aspect->h),
+            long_units = std::max(aspect->w, aspect->h);
   const double short_side = res->short_side;
   const double long_side = short_side * long_units / short_units;
   VideoShape shape;
@@ -101,7 +101,8 @@ void validate_shape(const PresetFamily& family, const VideoShape& s) {
                "size {}x{} exceeds 4096 pixels a side", s.width, s.height);
   RAYVID_CHECK(s.frames >= 1 && (s.frames - 1) % family.temporal_stride == 0, BadArgument,
                "--frames {} must be 4n+1 (1, 5, 9, ..., 81, 121) for the causal VAE; try {}",
-               s.frames, std::max(1, (s.frames - 1) / family.temporal_stride * family.temporal_stride + 1));
+               s.frames,
+               std::max(1, (s.frames - 1) / family.temporal_stride * family.temporal_stride + 1));
   RAYVID_CHECK(s.frames <= 1001, BadArgument, "--frames {} is more than 1001", s.frames);
   RAYVID_CHECK(s.fps >= 1 && s.fps <= 120, BadArgument, "--fps {} must be within 1..120", s.fps);
 }

@@ -49,8 +49,7 @@ at::Tensor DPMSolverScheduler::step(const at::Tensor& model_output, const at::Te
   const bool last = step_index_ == n - 1;
   const bool lower_order_final =
       last && (config_.final_sigmas_type == "zero" || (config_.lower_order_final && n < 15));
-  const bool first_order =
-      config_.solver_order == 1 || lower_order_nums_ < 1 || lower_order_final;
+  const bool first_order = config_.solver_order == 1 || lower_order_nums_ < 1 || lower_order_final;
 
   const double sigma_t = sigmas_[step_index_ + 1], sigma_s0 = sigmas_[step_index_];
   const double alpha_t = 1.0 - sigma_t;

@@ -28,13 +28,13 @@ SchedulerConfig SchedulerConfig::from_json(const io::JsonFile& file) {
                  "{}: {} without use_flow_sigmas is not a flow-matching schedule; Wan folders set "
                  "use_flow_sigmas=true",
                  file.label(), c.class_name);
-    RAYVID_CHECK(file.get_or<std::string>("prediction_type", "flow_prediction") ==
-                     "flow_prediction",
-                 Unsupported, "{}: rayvid's samplers expect prediction_type flow_prediction",
-                 file.label());
+    RAYVID_CHECK(
+        file.get_or<std::string>("prediction_type", "flow_prediction") == "flow_prediction",
+        Unsupported, "{}: rayvid's samplers expect prediction_type flow_prediction", file.label());
   }
   RAYVID_CHECK(!file.get_or<bool>("use_dynamic_shifting", false), Unsupported,
-               "{}: use_dynamic_shifting is not used by Wan models and not supported", file.label());
+               "{}: use_dynamic_shifting is not used by Wan models and not supported",
+               file.label());
   c.validate();
   return c;
 }

@@ -16,12 +16,12 @@ namespace rayvid::sampling {
 // scheduler/scheduler_config.json of a diffusers Wan folder, plus rayvid's overrides.
 struct SchedulerConfig {
   std::string class_name = "UniPCMultistepScheduler";  // as saved by diffusers
-  int num_train_timesteps = 1000;                       // 1000 for every Wan model
-  double shift = 5.0;              // flow_shift (UniPC) or shift (FlowMatchEuler); Wan: 3.0-12.0
-  int solver_order = 2;            // UniPC / DPM++ history length
-  std::string solver_type = "bh2"; // UniPC B(h): bh1 or bh2
-  bool lower_order_final = true;   // drop to first order on the last steps
-  std::vector<int> disable_corrector;  // UniPC steps whose corrector is skipped
+  int num_train_timesteps = 1000;                      // 1000 for every Wan model
+  double shift = 5.0;               // flow_shift (UniPC) or shift (FlowMatchEuler); Wan: 3.0-12.0
+  int solver_order = 2;             // UniPC / DPM++ history length
+  std::string solver_type = "bh2";  // UniPC B(h): bh1 or bh2
+  bool lower_order_final = true;    // drop to first order on the last steps
+  std::vector<int> disable_corrector;      // UniPC steps whose corrector is skipped
   std::string final_sigmas_type = "zero";  // "zero" or "sigma_min"
 
   static SchedulerConfig from_json(const io::JsonFile& file);

@@ -75,7 +75,8 @@ void UniPCScheduler::set_timesteps(int num_steps) {
   // log(1 - sigma) stays finite.
   const double start = 1.0, stop = 1.0 / n_train, delta = (stop - start) / num_steps;
   std::vector<double> sigmas;
-  for (int i = 0; i < num_steps; ++i) sigmas.push_back(shift_sigma(i * delta + start, config_.shift));
+  for (int i = 0; i < num_steps; ++i)
+    sigmas.push_back(shift_sigma(i * delta + start, config_.shift));
   if (std::fabs(sigmas[0] - 1) < 1e-6) sigmas[0] -= 1e-6;
 
   timesteps_.clear();
@@ -122,7 +123,8 @@ at::Tensor UniPCScheduler::predict(const at::Tensor& x, int order) const {
       rhos = {0.5};  // diffusers' simplified order-2 predictor
     } else {
       std::vector<std::vector<double>> R(order - 1);
-      for (int r = 0; r < order - 1; ++r) R[r] = std::vector<double>(c.R[r].begin(), c.R[r].end() - 1);
+      for (int r = 0; r < order - 1; ++r)
+        R[r] = std::vector<double>(c.R[r].begin(), c.R[r].end() - 1);
       rhos = solve_small(R, std::vector<double>(c.b.begin(), c.b.end() - 1));
     }
     at::Tensor pred_res = at::zeros_like(x);

@@ -55,8 +55,8 @@ int rv_spm_id_to_piece(void* handle, int id, char* buffer, int capacity) {
 }
 
 // Encodes to ids; returns the count (written when it fits `capacity`), or -1 with `err` set.
-int rv_spm_encode(void* handle, const char* text, size_t length, int* ids, int capacity,
-                  char* err, int errlen) {
+int rv_spm_encode(void* handle, const char* text, size_t length, int* ids, int capacity, char* err,
+                  int errlen) {
   std::vector<int> out;
   const auto status = spm(handle)->Encode(std::string(text, length), &out);
   if (!status.ok()) {

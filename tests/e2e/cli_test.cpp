@@ -14,7 +14,9 @@ namespace fs = std::filesystem;
 using test::run_command;
 
 std::string cli() { return "'" + test::cli_path().string() + "'"; }
-std::string demo_model() { return "'" + (test::source_dir() / "models" / "rayvid-tiny-ti2v").string() + "'"; }
+std::string demo_model() {
+  return "'" + (test::source_dir() / "models" / "rayvid-tiny-ti2v").string() + "'";
+}
 std::string fixture_model(const std::string& family) {
   return "'" + (test::fixtures_dir() / "models" / family).string() + "'";
 }
@@ -40,9 +42,11 @@ TEST(Cli, EveryPresetResolvesThroughGenerateDryRun) {
   const std::string sizes[] = {"16:9", "9:16", "1:1", "4:3", "3:4", "21:9"};
   const std::string resolutions[] = {"540p", "720p", "1080p"};
   // The TI2V demo model: multiples of 32, 24 fps. Spot-check the documented README table.
-  const std::map<std::string, std::pair<int, int>> expected = {
-      {"16:9/540p", {960, 544}}, {"16:9/720p", {1280, 704}}, {"9:16/1080p", {1088, 1920}},
-      {"21:9/720p", {1664, 704}}, {"4:3/540p", {704, 544}}};
+  const std::map<std::string, std::pair<int, int>> expected = {{"16:9/540p", {960, 544}},
+                                                               {"16:9/720p", {1280, 704}},
+                                                               {"9:16/1080p", {1088, 1920}},
+                                                               {"21:9/720p", {1664, 704}},
+                                                               {"4:3/540p", {704, 544}}};
   int checked = 0;
   for (const auto& size : sizes) {
     for (const auto& res : resolutions) {
@@ -114,8 +118,8 @@ TEST(Cli, BadRequestsFailWithOneLineAndLeaveNothingBehind) {
 TEST(Cli, InspectDescribesFoldersAndRejectsCorruptFiles) {
   const auto r = run_command(cli() + " inspect " + demo_model());
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  for (const char* needle : {"WanPipeline", "wan2.2-ti2v", "transformer", "vae", "text_encoder",
-                             "parameters"})
+  for (const char* needle :
+       {"WanPipeline", "wan2.2-ti2v", "transformer", "vae", "text_encoder", "parameters"})
     EXPECT_NE(r.output.find(needle), std::string::npos) << needle << "\n" << r.output;
   const auto dir = test::scratch_dir("cli_inspect");
   std::ofstream(dir / "bad.safetensors") << std::string("\xff\xff\xff\xff\xff\xff\xff\xff{}", 10);
@@ -126,8 +130,8 @@ TEST(Cli, InspectDescribesFoldersAndRejectsCorruptFiles) {
 
 // ffprobe's view of a file: the first video stream and the format tags.
 nlohmann::json probe(const fs::path& mp4) {
-  const auto r = run_command("ffprobe -v error -count_frames -show_streams -show_format -of json '" +
-                             mp4.string() + "'");
+  const auto r = run_command(
+      "ffprobe -v error -count_frames -show_streams -show_format -of json '" + mp4.string() + "'");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return nlohmann::json::parse(r.output);
 }
@@ -140,12 +144,14 @@ TEST(Cli, GeneratesTextAndImageToVideoFromTheDemoModel) {
                        small + " --output '" + t2v.string() + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output, t2v.string() + "\n");  // stdout: the path only
-  ASSERT_EQ(run_command("ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=320x200 -frames:v 1 '" +
-                        image.string() + "'")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      run_command("ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=320x200 -frames:v 1 '" +
+                  image.string() + "'")
+          .exit_code,
+      0);
   r = run_command(cli() + " generate --model " + demo_model() + " --prompt 'the card zooms'" +
-                  small + " --analyze --image '" + image.string() + "' --output '" + i2v.string() + "'");
+                  small + " --analyze --image '" + image.string() + "' --output '" + i2v.string() +
+                  "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
   for (const fs::path& mp4 : {t2v, i2v}) {
@@ -158,13 +164,15 @@ TEST(Cli, GeneratesTextAndImageToVideoFromTheDemoModel) {
     EXPECT_EQ(s["nb_read_frames"], "9");
     EXPECT_EQ(s["avg_frame_rate"], "24/1");
     EXPECT_EQ(s["color_primaries"], "bt709");
-    const auto comment = nlohmann::json::parse(json["format"]["tags"]["comment"].get<std::string>());
+    const auto comment =
+        nlohmann::json::parse(json["format"]["tags"]["comment"].get<std::string>());
     EXPECT_EQ(comment["seed"], 3);
     EXPECT_EQ(comment["sampler"], "unipc");
-    const auto sidecar = nlohmann::json::parse(std::ifstream(fs::path(mp4).replace_extension(".json")));
-    for (const char* key : {"prompt", "negative_prompt", "seed", "variant", "sampler", "steps",
-                            "guidance_scale", "shift", "width", "height", "frames", "fps",
-                            "timings_seconds", "rayvid_version"})
+    const auto sidecar =
+        nlohmann::json::parse(std::ifstream(fs::path(mp4).replace_extension(".json")));
+    for (const char* key :
+         {"prompt", "negative_prompt", "seed", "variant", "sampler", "steps", "guidance_scale",
+          "shift", "width", "height", "frames", "fps", "timings_seconds", "rayvid_version"})
       EXPECT_TRUE(sidecar.contains(key)) << key;
     EXPECT_EQ(sidecar["steps"], 2);
     if (mp4 == i2v) {  // --analyze: the summary lands in the sidecar

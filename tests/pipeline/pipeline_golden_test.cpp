@@ -42,7 +42,8 @@ void run_case(const std::string& family, const nlohmann::json& c, const test::Go
   request.seed = p["seed"];
   request.guidance_scale = p["guidance_scale"];
   if (p["guidance_scale_2"].is_number()) request.guidance_scale_2 = p["guidance_scale_2"];
-  if (p.contains("image_png")) request.image = (golden.dir() / p["image_png"].get<std::string>()).string();
+  if (p.contains("image_png"))
+    request.image = (golden.dir() / p["image_png"].get<std::string>()).string();
   request.output = (scratch / "out.mp4").string();
   request.dump_latents_dir = (scratch / "dump").string();
   const GenerateResult result = engine->generate(request);

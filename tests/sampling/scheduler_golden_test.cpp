@@ -37,7 +37,8 @@ TEST_F(SchedulerGolden, SigmaAndTimestepTablesMatchDiffusers) {
     scheduler->set_timesteps(p["num_inference_steps"].get<int>());
     const std::string file = c["file"];
     const at::Tensor ref_sigmas = golden_.tensor(file, c["outputs"]["sigmas"]);
-    const at::Tensor ref_timesteps = golden_.tensor(file, c["outputs"]["timesteps"]).to(at::kDouble);
+    const at::Tensor ref_timesteps =
+        golden_.tensor(file, c["outputs"]["timesteps"]).to(at::kDouble);
     const at::Tensor sigmas = at::tensor(scheduler->sigmas(), at::kFloat);
     const at::Tensor timesteps = at::tensor(scheduler->timesteps(), at::kDouble);
     SCOPED_TRACE(c["name"].get<std::string>());
@@ -83,7 +84,8 @@ TEST(SchedulerConfigTest, ReadsTheWanFolderConfigAndRejectsNonFlowSchedules) {
   EXPECT_DOUBLE_EQ(config.shift, 3.0);
   EXPECT_EQ(config.solver_order, 2);
   const auto eps = io::JsonFile::from_json(
-      nlohmann::json::parse(R"({"_class_name": "UniPCMultistepScheduler", "use_flow_sigmas": false})"),
+      nlohmann::json::parse(
+          R"({"_class_name": "UniPCMultistepScheduler", "use_flow_sigmas": false})"),
       "scheduler/scheduler_config.json");
   EXPECT_THROW(SchedulerConfig::from_json(eps), rayvid::Error);
   EXPECT_THROW(make_scheduler("ddim", config), rayvid::Error);

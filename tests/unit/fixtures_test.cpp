@@ -20,7 +20,8 @@ using Shape = std::vector<int64_t>;
 // The number of distinct N in names like "<prefix>N.".
 int count_indexed(const io::WeightStore& store, const std::string& prefix) {
   std::set<int> seen;
-  const std::regex pattern("^" + std::regex_replace(prefix, std::regex(R"([.])"), R"(\.)") + R"((\d+)\.)");
+  const std::regex pattern("^" + std::regex_replace(prefix, std::regex(R"([.])"), R"(\.)") +
+                           R"((\d+)\.)");
   for (const auto& name : store.names()) {
     std::smatch m;
     if (std::regex_search(name, m, pattern)) seen.insert(std::stoi(m[1]));
@@ -55,9 +56,10 @@ void check_text_encoder(const models::ModelFolder& folder) {
             (Shape{config.require<int64_t>("vocab_size"), config.require<int64_t>("d_model")}));
   EXPECT_EQ(count_indexed(store, "encoder.block."), config.require<int>("num_layers"));
   // umT5: a relative-position table in every layer, not only the first.
-  EXPECT_EQ(store.info("encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight").shape,
-            (Shape{config.require<int64_t>("relative_attention_num_buckets"),
-                   config.require<int64_t>("num_heads")}));
+  EXPECT_EQ(
+      store.info("encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight").shape,
+      (Shape{config.require<int64_t>("relative_attention_num_buckets"),
+             config.require<int64_t>("num_heads")}));
 }
 
 void check_vae(const models::ModelFolder& folder) {
@@ -73,8 +75,8 @@ void check_vae(const models::ModelFolder& folder) {
 void check_image_encoder(const models::ModelFolder& folder) {
   const auto config = folder.component_config("image_encoder");
   const auto store = io::WeightStore::open_folder(folder.require("image_encoder").dir);
-  const auto& vision = config.json().contains("vision_config") ? config.json()["vision_config"]
-                                                                : config.json();
+  const auto& vision =
+      config.json().contains("vision_config") ? config.json()["vision_config"] : config.json();
   const int64_t hidden = vision["hidden_size"], patch = vision["patch_size"];
   EXPECT_EQ(store.info("vision_model.embeddings.patch_embedding.weight").shape,
             (Shape{hidden, 3, patch, patch}));
@@ -124,7 +126,9 @@ TEST(Fixtures, EveryGoldenFileHoldsWhatItsManifestLists) {
         ASSERT_TRUE(store.contains(name)) << file["file"] << ": " << name;
         EXPECT_EQ(store.info(name).shape, t["shape"].get<Shape>()) << name;
         const std::string dtype(io::dtype_name(store.info(name).dtype));
-        const std::string expected = t["dtype"] == "float32" ? "F32" : t["dtype"] == "int64" ? "I64" : "U8";
+        const std::string expected = t["dtype"] == "float32" ? "F32"
+                                     : t["dtype"] == "int64" ? "I64"
+                                                             : "U8";
         EXPECT_EQ(dtype, expected) << name;
       }
       EXPECT_EQ(listed.size(), store.size()) << "unlisted tensors in " << file["file"];
