@@ -11,18 +11,12 @@
 #include "analysis/video_analysis.h"
 #include "engine/analysis_summary.h"
 #include "support/test_env.h"
+#include "support/test_mp4.h"
 #include "synthetic_video.h"
 
 namespace rayvid::analysis {
 namespace {
 namespace fs = std::filesystem;
-
-io::Mp4Options mp4_options() {
-  io::Mp4Options options;
-  options.fps = 16;
-  options.crf = 18;
-  return options;
-}
 
 TEST(Preservation, FirstFrameOfAnMp4MatchesItsSourceAbove40dB) {
   const auto dir = rayvid::test::scratch_dir("analysis_mp4");
@@ -34,7 +28,7 @@ TEST(Preservation, FirstFrameOfAnMp4MatchesItsSourceAbove40dB) {
   io::Image source{kW, kH,
                    std::vector<uint8_t>(video.frame(0), video.frame(0) + video.frame_bytes())};
   io::write_png(dir / "source.png", source);
-  io::write_mp4(dir / "clip.mp4", video, mp4_options());
+  io::write_mp4(dir / "clip.mp4", video, rayvid::test::test_mp4_options());
 
   const VideoAnalysis a = analyze_files(dir / "clip.mp4", dir / "source.png", std::nullopt);
   ASSERT_EQ(a.frames, kFrames);

@@ -13,17 +13,11 @@
 #include "io/video.h"
 #include "rayvid/error.h"
 #include "support/test_env.h"
+#include "support/test_mp4.h"
 
 namespace rayvid::engine::bench {
 namespace {
 namespace fs = std::filesystem;
-
-io::Mp4Options mp4_options() {
-  io::Mp4Options options;
-  options.fps = 16;
-  options.crf = 18;
-  return options;
-}
 
 GenerateResult synthetic(std::vector<double> steps, double decode) {
   GenerateResult r;
@@ -137,10 +131,10 @@ TEST(SamplerQuality, LatentErrorAndVideoPsnrFromFiles) {
   io::VideoFrames video{64, 48, 5, std::vector<uint8_t>(64 * 48 * 3 * 5)};
   for (size_t i = 0; i < video.rgb.size(); ++i)
     video.rgb[i] = static_cast<uint8_t>(60 + (i / 3 % 64) * 2);
-  io::write_mp4(dir / "ref.mp4", video, mp4_options());
-  io::write_mp4(dir / "same.mp4", video, mp4_options());
+  io::write_mp4(dir / "ref.mp4", video, rayvid::test::test_mp4_options());
+  io::write_mp4(dir / "same.mp4", video, rayvid::test::test_mp4_options());
   for (auto& v : video.rgb) v = static_cast<uint8_t>(v + 40);
-  io::write_mp4(dir / "brighter.mp4", video, mp4_options());
+  io::write_mp4(dir / "brighter.mp4", video, rayvid::test::test_mp4_options());
 
   SamplerRecord ref = make_record({"unipc", 8}, synthetic({1, 1}, 0));
   ref.result.video_path = (dir / "ref.mp4").string();
