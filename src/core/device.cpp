@@ -2,6 +2,7 @@
 #include "core/device.h"
 
 #include <ATen/Context.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 
 #include "core/check.h"
 
@@ -21,6 +22,12 @@ c10::Device resolve_device(std::string_view name) {
   fail(ErrorCategory::kBadArgument, "unknown device '{}'; use auto, cpu or cuda", name);
 }
 
+void synchronize(c10::Device device) {
+  if (device.is_cpu()) return;
+  c10::impl::getDeviceGuardImpl(device.type())
+      ->synchronizeDevice(device.has_index() ? device.index() : 0);
+}
+
 c10::ScalarType parse_dtype(std::string_view name) {
   if (name == "fp32" || name == "float32") return c10::kFloat;
   if (name == "bf16" || name == "bfloat16") return c10::kBFloat16;
@@ -30,10 +37,14 @@ c10::ScalarType parse_dtype(std::string_view name) {
 
 std::string dtype_label(c10::ScalarType dtype) {
   switch (dtype) {
-    case c10::kFloat: return "fp32";
-    case c10::kBFloat16: return "bf16";
-    case c10::kHalf: return "fp16";
-    default: return c10::toString(dtype);
+    case c10::kFloat:
+      return "fp32";
+    case c10::kBFloat16:
+      return "bf16";
+    case c10::kHalf:
+      return "fp16";
+    default:
+      return c10::toString(dtype);
   }
 }
 

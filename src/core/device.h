@@ -15,6 +15,10 @@ bool cuda_available();  // LibTorch was built with CUDA and a GPU is visible
 // that says so; "cpu" always works.
 c10::Device resolve_device(std::string_view name);
 
+// Waits for the device's queued work (a no-op on the CPU), so wall-clock times of GPU work are
+// real and not just launch times.
+void synchronize(c10::Device device);
+
 // "fp32"/"float32", "bf16"/"bfloat16", "fp16"/"float16".
 c10::ScalarType parse_dtype(std::string_view name);
 std::string dtype_label(c10::ScalarType dtype);  // "fp32", "bf16", "fp16", or ATen's name

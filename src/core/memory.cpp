@@ -3,6 +3,10 @@
 
 #include <sys/resource.h>
 
+#if defined(RAYVID_TORCH_HAS_CUDA)
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
 #include <fstream>
 #include <string>
 
@@ -23,6 +27,28 @@ uint64_t available_ram_bytes() {
     if (key == "MemAvailable:") return value * 1024;
   }
   return 0;
+}
+
+uint64_t device_peak_allocated_bytes(c10::Device device) {
+#if defined(RAYVID_TORCH_HAS_CUDA)
+  if (device.is_cuda()) {
+    namespace alloc = c10::cuda::CUDACachingAllocator;
+    const auto stats = alloc::getDeviceStats(device.index() < 0 ? 0 : device.index());
+    return static_cast<uint64_t>(
+        stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
+            .peak);
+  }
+#endif
+  (void)device;
+  return 0;
+}
+
+void reset_device_peak(c10::Device device) {
+#if defined(RAYVID_TORCH_HAS_CUDA)
+  if (device.is_cuda())
+    c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
+#endif
+  (void)device;
 }
 
 }  // namespace rayvid

@@ -59,6 +59,7 @@ class WanEngine : public Engine {
                           const ProgressCallback& progress) override {
     c10::InferenceMode guard;
     Stopwatch total;
+    reset_device_peak(load_.device);  // per request on CUDA; RSS can only be a process peak
     // Validate everything before any heavy work; load the components on first use.
     const engine::RequestPlan plan = engine::plan_request(plan_, request, load_);
     const fs::path output = plan.output;
@@ -169,6 +170,7 @@ class WanEngine : public Engine {
     report("denoise", 0, steps);
     const at::Tensor latents = pipeline::denoise(
         setup, *scheduler, [&](int i, double t, const at::Tensor& lat, const at::Tensor& pred) {
+          synchronize(dev);  // so a step's time on CUDA is its work, not its launches
           result.step_seconds.push_back(step_watch.seconds());
           step_watch.reset();
           dump.add(i, t, lat, pred);
@@ -193,7 +195,8 @@ class WanEngine : public Engine {
     stage.reset();
     result.video_path = output.string();
     result.sidecar_path = engine::sidecar_path(output).string();
-    result.peak_memory_bytes = static_cast<double>(peak_rss_bytes());
+    result.peak_memory_bytes = static_cast<double>(
+        load_.device.is_cuda() ? device_peak_allocated_bytes(load_.device) : peak_rss_bytes());
     result.timings.total = total.seconds();
     io::Mp4Options mp4;
     mp4.fps = plan.shape.fps;
