@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/device.h"
+#include "models/random_weights.h"
 #include "models/wan_dit/model.h"
 
 namespace {
@@ -36,33 +37,6 @@ void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// Same draws as bench_dit_diffusers.py's: norm scales ~1, small biases and tables, weights with
-// std 1/sqrt(fan_in) (activations stay O(1), no denormals).
-WanDiTWeights random_weights(const WanDiTConfig& config, c10::ScalarType dtype) {
-  WanDiTWeights weights;
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
-  visit_weights(weights, config,
-                [&](const std::string& name, const std::vector<int64_t>& shape,
-                    WeightPrecision precision, at::Tensor& slot) {
-                  // Drawn in the kept dtype: no fp32 temporaries left behind in the heap to inflate
-                  // RSS.
-                  const auto dtype_here =
-                      precision == WeightPrecision::kFloat32 ? at::kFloat : dtype;
-                  at::Tensor t = at::randn(shape, gen, at::TensorOptions().dtype(dtype_here));
-                  if (shape.size() >= 2 && name.find("scale_shift_table") == std::string::npos) {
-                    int64_t fan_in = 1;
-                    for (size_t i = 1; i < shape.size(); ++i) fan_in *= shape[i];
-                    t.mul_(1.0 / std::sqrt(static_cast<double>(fan_in)));
-                  } else if (name.find("norm") != std::string::npos && name.ends_with(".weight")) {
-                    t.mul_(0.1).add_(1.0);
-                  } else {
-                    t.mul_(name.ends_with(".bias") ? 0.05 : 0.1);
-                  }
-                  slot = t;
-                });
-  return weights;
 }
 
 }  // namespace
@@ -100,7 +74,9 @@ int main(int argc, char** argv) {
         tokens, batch, at::get_num_threads());
 
     auto start = std::chrono::steady_clock::now();
-    const WanDiT model(config, random_weights(config, options.dtype), options);
+    // Drawn as bench_dit_diffusers.py draws (weights N(0, 1/fan_in), norms ~1, small biases),
+    // each tensor in its own dtype, so no fp32 temporaries inflate RSS.
+    const WanDiT model(config, rayvid::models::RandomWeightSource(0), options);
     const double init_s = seconds_since(start);
     malloc_trim(0);  // hand freed setup memory back, so RSS counts what the model holds
     auto gen = at::make_generator<at::CPUGeneratorImpl>(1);

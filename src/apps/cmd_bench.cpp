@@ -1,7 +1,7 @@
 // `rayvid bench`: three modes.
-//   --plan    --arch NAME [shape] --device-preset NAME   analytic FLOPs, memory and time floors
-//   --measure --arch NAME [shape]                        the real architecture, random weights
-//   --model DIR --samplers a,b --steps 4,8               samplers through Engine::generate
+//   --plan --arch NAME [shape] --device-preset NAME   analytic FLOPs, memory and time floors
+//   --arch NAME [shape] (--measure is implied)        the real architecture, random weights
+//   --model DIR --samplers a,b --steps 4,8            samplers through Engine::generate
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -23,7 +23,10 @@ namespace eb = engine::bench;
 namespace {
 
 struct BenchFlags {
-  bool plan = false, measure = false, no_guidance = false, quiet = false, no_plots = false;
+  bool plan = false, measure = false, no_guidance = false, no_decode = false, quiet = false,
+       no_plots = false;
+  int warmup = 1;
+  std::string sampler = "unipc";
   std::string arch, device_preset = "h100", measured, measured_run, json;
   std::string size = "16:9", resolution, duration = "5s";
   int width = 0, height = 0, frames = 0;
@@ -74,21 +77,23 @@ void run_plan(const BenchFlags& f) {
 }
 
 void run_measure(const BenchFlags& f) {
-  RAYVID_CHECK(!f.arch.empty(), BadArgument, "--measure needs --arch NAME ({})",
-               fmt::join(eb::arch_names(), ", "));
   const eb::ArchSpec arch = eb::arch_spec(f.arch);
   const auto shape = arch_shape(arch, f);
   eb::ArchBenchOptions options;
   options.device = f.engine.device;
   options.dtype = f.engine.dtype;
+  options.attention = f.engine.attention;
   options.steps = single_steps(f, 3);
+  options.warmup_steps = f.warmup;
   options.guided = !f.no_guidance;
+  options.decode = !f.no_decode;
+  options.seed = static_cast<uint64_t>(f.seed);
+  options.sampler = f.sampler;
   const eb::ArchTiming timing = eb::time_architecture(arch, shape, options);
-  const auto stats = eb::step_stats(timing.step_seconds);
-  std::printf("%s at %dx%dx%d on %s: %.4f s/step (median of %d), VAE decode %.3f s, peak %.2f GB\n",
-              arch.description.c_str(), shape.width, shape.height, shape.frames,
-              timing.device.c_str(), stats.median, stats.timed_steps, timing.vae_decode_seconds,
-              timing.peak_memory_bytes / 1e9);
+  std::fputs(eb::format_arch_timing(arch, shape, options, timing).c_str(), stdout);
+  if (!f.json.empty())
+    io::write_file_atomic(f.json,
+                          eb::arch_timing_json(arch, shape, options, timing).dump(2) + "\n");
 }
 
 void run_samplers(const BenchFlags& f) {
@@ -143,7 +148,8 @@ void add_bench(CLI::App& app) {
       app.add_subcommand("bench", "Plan costs, time an architecture, or benchmark samplers");
   auto f = std::make_shared<BenchFlags>();
   sub->add_flag("--plan", f->plan, "Cost planner: FLOPs, memory and time floors of --arch");
-  sub->add_flag("--measure", f->measure, "Time --arch with random weights (DiT steps, VAE decode)");
+  sub->add_flag("--measure", f->measure,
+                "Time --arch with random weights (DiT steps, VAE decode); the default with --arch");
   sub->add_option("--arch", f->arch,
                   fmt::format("Architecture: {}", fmt::join(eb::arch_names(), ", ")));
   sub->add_option("--device-preset", f->device_preset,
@@ -153,7 +159,12 @@ void add_bench(CLI::App& app) {
                   "A `rayvid bench` JSON or `rayvid generate` sidecar: show measured over floor");
   sub->add_option("--measured-run", f->measured_run,
                   "Which run of a bench JSON to use, as SAMPLER:STEPS (default: the first)");
-  sub->add_option("--json", f->json, "Also write the plan as JSON to this file");
+  sub->add_option("--json", f->json, "Also write the plan or --arch timing as JSON to this file");
+  sub->add_option("--warmup", f->warmup, "--arch: untimed steps before the timed ones")
+      ->capture_default_str();
+  sub->add_flag("--no-decode", f->no_decode, "--arch: skip the VAE decode");
+  sub->add_option("--sampler", f->sampler, "--arch: the sampler of the timed steps")
+      ->capture_default_str();
   sub->add_option("--size", f->size, "Aspect preset")->capture_default_str();
   sub->add_option("--resolution", f->resolution,
                   "540p, 720p, 1080p (default: the variant's native)");
@@ -180,12 +191,17 @@ void add_bench(CLI::App& app) {
   sub->add_flag("--no-plots", f->no_plots, "Skip the matplotlib plot");
   sub->add_flag("--quiet,-q", f->quiet, "No progress output");
   sub->callback([f]() {
-    const int modes = (f->plan ? 1 : 0) + (f->measure ? 1 : 0) + (f->model.empty() ? 0 : 1);
+    const bool measure = f->measure || (!f->plan && !f->arch.empty());
+    const int modes = (f->plan ? 1 : 0) + (measure ? 1 : 0) + (f->model.empty() ? 0 : 1);
     RAYVID_CHECK(modes == 1, BadArgument,
-                 "choose one mode: --plan --arch NAME, --measure --arch NAME, or --model DIR "
-                 "--samplers ... --steps ...");
+                 "choose one mode: --plan --arch NAME, --arch NAME (timed with random weights), "
+                 "or --model DIR --samplers ... --steps ...");
     if (f->plan) return run_plan(*f);
-    if (f->measure) return run_measure(*f);
+    if (measure) {
+      RAYVID_CHECK(!f->arch.empty(), BadArgument, "--measure needs --arch NAME ({})",
+                   fmt::join(eb::arch_names(), ", "));
+      return run_measure(*f);
+    }
     run_samplers(*f);
   });
 }

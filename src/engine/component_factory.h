@@ -11,6 +11,13 @@
 #include "models/model_folder.h"
 #include "pipeline/components.h"
 
+namespace rayvid::models::wan_dit {
+class WanDiT;
+}
+namespace rayvid::models::wan_vae {
+class WanVAE;
+}
+
 namespace rayvid::engine {
 
 struct LoadOptions {
@@ -29,5 +36,9 @@ std::unique_ptr<pipeline::Denoiser> load_denoiser(const models::ModelFolder& fol
                                                   const LoadOptions& options);
 std::unique_ptr<pipeline::VideoAutoencoder> load_vae(const models::ModelFolder& folder,
                                                      const LoadOptions& options);
+
+// The same bindings for models built another way (random weights in `rayvid bench --arch`).
+std::unique_ptr<pipeline::Denoiser> make_denoiser(models::wan_dit::WanDiT dit);
+std::unique_ptr<pipeline::VideoAutoencoder> make_vae(models::wan_vae::WanVAE vae);
 
 }  // namespace rayvid::engine

@@ -63,8 +63,7 @@ std::unique_ptr<pipeline::Denoiser> load_denoiser(const models::ModelFolder& fol
   dit.device = options.device;
   dit.dtype = options.dtype;
   dit.attention = ops::parse_attention_backend(options.attention);
-  return std::make_unique<WanDenoiser>(
-      models::wan_dit::WanDiT::load(folder.require(component).dir, dit));
+  return make_denoiser(models::wan_dit::WanDiT::load(folder.require(component).dir, dit));
 }
 
 std::unique_ptr<pipeline::VideoAutoencoder> load_vae(const models::ModelFolder& folder,
@@ -72,8 +71,15 @@ std::unique_ptr<pipeline::VideoAutoencoder> load_vae(const models::ModelFolder& 
   // The VAE runs in fp32 on the CPU (diffusers keeps the Wan VAE in fp32 in its examples);
   // bf16 on CUDA.
   const auto dtype = options.device.is_cuda() ? options.dtype : c10::kFloat;
-  return std::make_unique<WanAutoencoder>(
-      models::wan_vae::WanVAE::load(folder.require("vae").dir, options.device, dtype));
+  return make_vae(models::wan_vae::WanVAE::load(folder.require("vae").dir, options.device, dtype));
+}
+
+std::unique_ptr<pipeline::Denoiser> make_denoiser(models::wan_dit::WanDiT dit) {
+  return std::make_unique<WanDenoiser>(std::move(dit));
+}
+
+std::unique_ptr<pipeline::VideoAutoencoder> make_vae(models::wan_vae::WanVAE vae) {
+  return std::make_unique<WanAutoencoder>(std::move(vae));
 }
 
 }  // namespace rayvid::engine

@@ -9,6 +9,11 @@
 
 namespace rayvid::models {
 
+at::Tensor WeightSource::generate(const std::string& name, const std::vector<int64_t>&,
+                                  c10::ScalarType, c10::Device) const {
+  fail(ErrorCategory::kInternal, "{}: weight source cannot generate {}", label(), name);
+}
+
 StoreSource::StoreSource(io::WeightStore store, std::string label)
     : store_(std::move(store)), label_(std::move(label)) {}
 
@@ -60,6 +65,7 @@ at::Tensor WeightLoader::take(const std::string& name, const std::vector<int64_t
 at::Tensor WeightLoader::take(const std::string& name, const std::vector<int64_t>& shape,
                               c10::ScalarType dtype) {
   taken_[name] = shape;
+  if (source_.generates()) return source_.generate(name, shape, dtype, device_);
   auto it = canonical_to_source_.find(name);
   if (it == canonical_to_source_.end()) {
     problems_.push_back(

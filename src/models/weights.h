@@ -5,8 +5,9 @@
 // missing, wrong-shape and unexpected tensor together, with expected and actual shapes, so a
 // mismatched checkpoint is diagnosed in one run.
 //
-// Sources: a real checkpoint (io::WeightStore), or shapes alone (ShapeOnlySource) to build a
-// model's real architecture on the meta device and check its names and shapes without weights.
+// Sources: a real checkpoint (io::WeightStore), shapes alone (ShapeOnlySource) to build a
+// model's real architecture on the meta device and check its names and shapes without weights, or
+// a source that makes every tensor the model asks for (RandomWeightSource, random_weights.h).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -30,6 +31,12 @@ class WeightSource {
   virtual std::optional<std::vector<int64_t>> shape(const std::string& name) const = 0;
   virtual at::Tensor load(const std::string& name) const = 0;  // CPU, checkpoint dtype
   virtual std::string label() const = 0;
+
+  // A generating source has no list of names: WeightLoader asks it for every tensor the model
+  // takes, with the model's own shape and dtype, and finish() has nothing to compare.
+  virtual bool generates() const { return false; }
+  virtual at::Tensor generate(const std::string& name, const std::vector<int64_t>& shape,
+                              c10::ScalarType dtype, c10::Device device) const;
 };
 
 class StoreSource : public WeightSource {

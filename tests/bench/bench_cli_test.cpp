@@ -1,5 +1,5 @@
 // `rayvid bench` end to end where no weights are needed: the planner's printed numbers, the JSON,
-// measured-over-floor from a sidecar, the pending --measure mode and argument errors.
+// measured-over-floor from a sidecar, and argument and memory errors.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -33,10 +33,7 @@ TEST(BenchCli, PlanPrintsFloorsAndWritesJson) {
   EXPECT_NEAR(j["measured"]["step_over_floor"].get<double>(), 1.2 / 0.5723, 1e-3);
 }
 
-TEST(BenchCli, MeasureIsPendingAndBadArgumentsSaySo) {
-  const auto measure = rayvid::test::run_command(cli() + " bench --measure --arch wan2.2-5b");
-  EXPECT_EQ(measure.exit_code, 4) << measure.output;  // unsupported
-  EXPECT_NE(measure.output.find("not merged yet"), std::string::npos) << measure.output;
+TEST(BenchCli, BadArgumentsSaySo) {
   const auto no_arch = rayvid::test::run_command(cli() + " bench --plan");
   EXPECT_EQ(no_arch.exit_code, 2) << no_arch.output;
   EXPECT_NE(no_arch.output.find("--plan needs --arch"), std::string::npos) << no_arch.output;
@@ -44,6 +41,24 @@ TEST(BenchCli, MeasureIsPendingAndBadArgumentsSaySo) {
       rayvid::test::run_command(cli() + " bench --plan --arch wan2.2-5b --width 1000");
   EXPECT_EQ(bad_shape.exit_code, 2) << bad_shape.output;
   EXPECT_NE(bad_shape.output.find("multiples of 32"), std::string::npos) << bad_shape.output;
+  const auto measure_shape =
+      rayvid::test::run_command(cli() + " bench --arch wan2.1-1.3b --width 40 --height 32");
+  EXPECT_EQ(measure_shape.exit_code, 2) << measure_shape.output;
+  EXPECT_NE(measure_shape.output.find("multiples of 16"), std::string::npos)
+      << measure_shape.output;
+  const auto two_modes = rayvid::test::run_command(cli() + " bench --plan --measure --arch x");
+  EXPECT_EQ(two_modes.exit_code, 2) << two_modes.output;
+  EXPECT_NE(two_modes.output.find("choose one mode"), std::string::npos) << two_modes.output;
+}
+
+// Wan2.1 T2V-14B in fp32 at 1080p for 10 s: 57 GB of weights alone, and activations for half a
+// million tokens; refused before anything is allocated, with the fix.
+TEST(BenchCli, ArchThatCannotFitIsRefusedUpFront) {
+  const auto run = rayvid::test::run_command(cli() + " bench --arch wan2.1-14b --device cpu " +
+                                             "--dtype fp32 --resolution 1080p --duration 10s");
+  EXPECT_EQ(run.exit_code, 5) << run.output;  // out of memory
+  EXPECT_NE(run.output.find("needs about"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("--dtype bf16"), std::string::npos) << run.output;
 }
 
 }  // namespace

@@ -82,10 +82,14 @@ SamplerCase parse_reference(const std::string& text, const std::vector<SamplerCa
 }
 
 StepStats step_stats(const std::vector<double>& step_seconds) {
+  if (step_seconds.empty()) return {};
+  return summarize_steps(std::vector<double>(
+      step_seconds.begin() + (step_seconds.size() > 1 ? 1 : 0), step_seconds.end()));
+}
+
+StepStats summarize_steps(const std::vector<double>& timed) {
   StepStats s;
-  if (step_seconds.empty()) return s;
-  std::vector<double> timed(step_seconds.begin() + (step_seconds.size() > 1 ? 1 : 0),
-                            step_seconds.end());
+  if (timed.empty()) return s;
   s.timed_steps = static_cast<int>(timed.size());
   s.median = median_of(timed);
   s.min = *std::min_element(timed.begin(), timed.end());

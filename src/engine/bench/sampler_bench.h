@@ -35,6 +35,8 @@ struct StepStats {
 // The first step is a warm-up (allocator, kernel selection, caches) and is excluded when there
 // are at least two steps.
 StepStats step_stats(const std::vector<double>& step_seconds);
+// The same figures over steps that are all timed (the warm-up already left out).
+StepStats summarize_steps(const std::vector<double>& timed_seconds);
 
 struct SamplerRecord {
   SamplerCase which;
