@@ -2,7 +2,8 @@
 # benchmarks/arch/run.sh: `rayvid bench --arch` next to the same architecture, shape, steps and
 # guidance through diffusers' WanPipeline (bench_arch_diffusers.py), same CPU, same threads, one
 # process each. Prints both and the ratios (diffusers / rayvid).
-#   OMP_NUM_THREADS=2 benchmarks/arch/run.sh [build-dir] [extra args for both]
+#   OMP_NUM_THREADS=2 [RAYVID_BENCH_STEPS=N] benchmarks/arch/run.sh [build-dir] [extra args for both,
+#   e.g. --no-decode]
 # Defaults: Wan2.1 T2V-1.3B at 480x272x17, fp32, 1 warm-up + 1 timed guided step, one VAE decode.
 # Run it on an otherwise idle machine: about 15 minutes on 2 cores.
 set -euo pipefail
@@ -11,7 +12,8 @@ build="${1:-build}"
 shift || true
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 arch="${RAYVID_BENCH_ARCH:-wan2.1-1.3b}"
-common=(--arch "$arch" --width 480 --height 272 --frames 17 --steps 1 --warmup 1 "$@")
+steps="${RAYVID_BENCH_STEPS:-1}"
+common=(--arch "$arch" --width 480 --height 272 --frames 17 --steps "$steps" --warmup 1 "$@")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "== rayvid"

@@ -3,9 +3,7 @@
 
 #include <sys/resource.h>
 
-#if defined(RAYVID_TORCH_HAS_CUDA)
-#include <c10/cuda/CUDACachingAllocator.h>
-#endif
+#include <c10/core/CachingDeviceAllocator.h>
 
 #include <fstream>
 #include <string>
@@ -29,26 +27,29 @@ uint64_t available_ram_bytes() {
   return 0;
 }
 
+// Through c10's device-generic allocator interface, so this file needs no CUDA headers and the
+// CPU-only build compiles it unchanged.
+namespace {
+c10::DeviceIndex index_of(c10::Device device) { return device.has_index() ? device.index() : 0; }
+}  // namespace
+
 uint64_t device_peak_allocated_bytes(c10::Device device) {
-#if defined(RAYVID_TORCH_HAS_CUDA)
-  if (device.is_cuda()) {
-    namespace alloc = c10::cuda::CUDACachingAllocator;
-    const auto stats = alloc::getDeviceStats(device.index() < 0 ? 0 : device.index());
-    return static_cast<uint64_t>(
-        stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
-            .peak);
-  }
-#endif
-  (void)device;
-  return 0;
+  if (device.is_cpu()) return 0;
+  const auto stats = c10::getDeviceAllocator(device.type())->getDeviceStats(index_of(device));
+  return static_cast<uint64_t>(
+      stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak);
 }
 
 void reset_device_peak(c10::Device device) {
-#if defined(RAYVID_TORCH_HAS_CUDA)
-  if (device.is_cuda())
-    c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
-#endif
-  (void)device;
+  if (!device.is_cpu()) c10::getDeviceAllocator(device.type())->resetPeakStats(index_of(device));
+}
+
+uint64_t free_memory_bytes(c10::Device device) {
+  if (device.is_cpu()) return available_ram_bytes();
+  const auto [free, total] =
+      c10::getDeviceAllocator(device.type())->getMemoryInfo(index_of(device));
+  (void)total;
+  return static_cast<uint64_t>(free);
 }
 
 }  // namespace rayvid

@@ -164,14 +164,13 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
 
   const int64_t dtype_bytes = static_cast<int64_t>(c10::elementSize(load.dtype));
   plan.estimated_peak_bytes = estimate_peak_bytes(model, plan.shape, dtype_bytes, plan.guided);
-  if (!load.device.is_cuda()) {
-    const double available = static_cast<double>(available_ram_bytes());
-    RAYVID_CHECK(available == 0 || plan.estimated_peak_bytes < available, OutOfMemory,
-                 "{}x{}x{} frames needs about {:.1f} GiB but {:.1f} GiB of RAM is available; "
-                 "choose a lower --resolution, a shorter --duration, or --dtype bf16",
-                 plan.shape.width, plan.shape.height, plan.shape.frames,
-                 plan.estimated_peak_bytes / (1 << 30), available / (1 << 30));
-  }
+  const double available = static_cast<double>(free_memory_bytes(load.device));
+  RAYVID_CHECK(available == 0 || plan.estimated_peak_bytes < available, OutOfMemory,
+               "{}x{}x{} frames needs about {:.1f} GiB but {:.1f} GiB of {} memory is free; "
+               "choose a lower --resolution, a shorter --duration, or --dtype bf16",
+               plan.shape.width, plan.shape.height, plan.shape.frames,
+               plan.estimated_peak_bytes / (1 << 30), available / (1 << 30),
+               load.device.is_cuda() ? "GPU" : "CPU");
   return plan;
 }
 

@@ -98,7 +98,7 @@ TEST(Cli, BadRequestsFailWithOneLineAndLeaveNothingBehind) {
                "not a readable image");
   expect_error("generate --prompt x --output /nonexistent/dir/x.mp4" + m, 2, "does not exist");
   expect_error("generate --prompt x --width 4096 --height 4096 --duration 10s" + m + out, 5,
-               "RAM is available");
+               "CPU memory is free");
   // A text-only model refuses an image; an I2V model needs one.
   const fs::path image = dir / "source.png";
   ASSERT_EQ(run_command("ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=64x64 -frames:v 1 '" +

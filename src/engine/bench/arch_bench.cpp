@@ -31,20 +31,19 @@ namespace {
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 // Fails before anything is allocated when the DiT (one expert) plus the larger of its activations
-// and the VAE decode cannot fit the RAM that is free now.
+// and the VAE decode cannot fit the memory that is free now.
 void check_memory(const ArchSpec& arch, const pipeline::VideoShape& shape, const Tokens& tokens,
                   c10::Device device, c10::ScalarType dtype, bool guided) {
-  if (device.is_cuda()) return;  // the CUDA allocator's own error names the size; see the note
   const MemoryPlan m =
       plan_memory(arch, shape, tokens, static_cast<double>(c10::elementSize(dtype)));
   const double need =
       m.dit_weights / arch.experts + std::max((guided ? 2 : 1) * m.dit_activations, m.vae_decode);
-  const double available = static_cast<double>(available_ram_bytes());
+  const double available = static_cast<double>(free_memory_bytes(device));
   RAYVID_CHECK(available == 0 || need < available, OutOfMemory,
-               "--arch {} at {}x{}x{} in {} needs about {:.1f} GiB but {:.1f} GiB of RAM is free; "
-               "use --dtype bf16, a smaller size, or a smaller --arch such as wan2.1-1.3b",
+               "--arch {} at {}x{}x{} in {} needs about {:.1f} GiB but {:.1f} GiB of {} memory is "
+               "free; use --dtype bf16, a smaller size, or a smaller --arch such as wan2.1-1.3b",
                arch.name, shape.width, shape.height, shape.frames, dtype_label(dtype), need / kGiB,
-               available / kGiB);
+               available / kGiB, device.is_cuda() ? "GPU" : "CPU");
 }
 
 std::string device_words(c10::Device device) {
