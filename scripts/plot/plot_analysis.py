@@ -63,8 +63,10 @@ def main():
     axes[0].legend()
     series(axes[1], columns, "warp_error", "warping error", color="tab:purple")
     axes[1].set_ylabel("warp MSE")
+    axes[1].legend()
     series(axes[2], columns, "abs_diff", "mean |frame difference|", color="tab:gray")
     axes[2].set_ylabel("8-bit levels")
+    axes[2].legend()
     axes[2].set_xlabel("frame (pair i-1 → i)")
     for ax in axes:
         ax.grid(alpha=0.3)

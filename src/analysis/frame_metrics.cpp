@@ -49,8 +49,11 @@ double ssim(FrameView a, FrameView b) {
   const cv::Mat var_x = blur(x.mul(x)) - mu_xx;  // local variances
   const cv::Mat var_y = blur(y.mul(y)) - mu_yy;
   const cv::Mat cov_xy = blur(x.mul(y)) - mu_xy;  // local covariance
-  cv::Mat num = (2 * mu_xy + kC1).mul(2 * cov_xy + kC2);
-  cv::Mat den = (mu_xx + mu_yy + kC1).mul(var_x + var_y + kC2);
+  // Scalar::all: a bare double added to a 3-channel Mat is Scalar(c, 0, 0, 0) in OpenCV's
+  // expression algebra (opencv#16739), which today happens to reach every channel with a warning.
+  const cv::Scalar c1 = cv::Scalar::all(kC1), c2 = cv::Scalar::all(kC2);
+  cv::Mat num = (2 * mu_xy + c1).mul(2 * cov_xy + c2);
+  cv::Mat den = (mu_xx + mu_yy + c1).mul(var_x + var_y + c2);
   cv::Mat map;
   cv::divide(num, den, map);  // [H, W, 3] SSIM map
   const cv::Scalar per_channel = cv::mean(map);

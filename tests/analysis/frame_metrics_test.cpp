@@ -24,14 +24,22 @@ TEST(FrameMetrics, PsnrOfAUniformOffset) {
 }
 
 TEST(FrameMetrics, SsimOfTwoFlatImages) {
-  // Constant images x = p, y = q: local means p, q, variances and covariance 0, so
+  // Constant images x = p, y = q per channel: local means p, q, variances and covariance 0, so
   // SSIM = (2pq + C1) C2 / ((p^2 + q^2 + C1) C2) = (2pq + C1) / (p^2 + q^2 + C1), C1 =
-  // (0.01*255)^2.
+  // (0.01*255)^2, averaged over the channels. Different values per channel check that the
+  // constants reach every channel, not just the first.
   const int w = 24, h = 20;
-  const double p = 100, q = 160, c1 = (0.01 * 255) * (0.01 * 255);
-  std::vector<uint8_t> x(w * h * 3, 100), y(w * h * 3, 160);
-  EXPECT_NEAR(ssim(FrameView{w, h, x.data()}, FrameView{w, h, y.data()}),
-              (2 * p * q + c1) / (p * p + q * q + c1), 1e-9);
+  const double p[3] = {100, 20, 200}, q[3] = {160, 30, 120}, c1 = (0.01 * 255) * (0.01 * 255);
+  std::vector<uint8_t> x(w * h * 3), y(w * h * 3);
+  double expected = 0;
+  for (int c = 0; c < 3; ++c) {
+    for (size_t i = static_cast<size_t>(c); i < x.size(); i += 3) {
+      x[i] = static_cast<uint8_t>(p[c]);
+      y[i] = static_cast<uint8_t>(q[c]);
+    }
+    expected += (2 * p[c] * q[c] + c1) / (p[c] * p[c] + q[c] * q[c] + c1) / 3;
+  }
+  EXPECT_NEAR(ssim(FrameView{w, h, x.data()}, FrameView{w, h, y.data()}), expected, 1e-9);
 }
 
 TEST(FrameMetrics, SsimFallsWithNoiseAndSizeMismatchIsAnError) {
