@@ -5,7 +5,7 @@
 #   OMP_NUM_THREADS=2 [RAYVID_BENCH_STEPS=N] benchmarks/arch/run.sh [build-dir] [extra args for both,
 #   e.g. --no-decode]
 # Defaults: Wan2.1 T2V-1.3B at 480x272x17, fp32, 1 warm-up + 1 timed guided step, one VAE decode.
-# Run it on an otherwise idle machine: about 15 minutes on 2 cores.
+# Run it on an otherwise idle machine: 15-25 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build="${1:-build}"

@@ -89,6 +89,7 @@ void run_measure(const BenchFlags& f) {
   options.decode = !f.no_decode;
   options.seed = static_cast<uint64_t>(f.seed);
   options.sampler = f.sampler;
+  if (!f.quiet) options.progress = make_progress_printer(ProgressMode::kText);
   const eb::ArchTiming timing = eb::time_architecture(arch, shape, options);
   std::fputs(eb::format_arch_timing(arch, shape, options, timing).c_str(), stdout);
   if (!f.json.empty())

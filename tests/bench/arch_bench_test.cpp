@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <map>
+#include <string>
+#include <vector>
 
 #include "engine/bench/arch_spec.h"
 #include "models/wan_dit/weights.h"
@@ -64,7 +68,15 @@ TEST(ArchBench, TimesATinyArchitectureThroughTheRealLoopAndVae) {
     options.device = "cpu";
     options.steps = 2;
     options.warmup_steps = 1;
+    std::vector<std::string> events;  // "stage" or "stage i/N"
+    options.progress = [&](const Progress& p) {
+      events.push_back(p.step > 0 ? fmt::format("{} {}/{}", p.stage, p.step, p.total_steps)
+                                  : p.stage);
+      EXPECT_GE(p.eta_seconds, 0);
+    };
     const ArchTiming t = time_architecture(arch, {32, 48, 5, 16}, options);
+    EXPECT_EQ(events, (std::vector<std::string>{"weights", "denoise", "denoise 1/3", "denoise 2/3",
+                                                "denoise 3/3", "vae_decode"}));
     EXPECT_EQ(t.step_seconds.size(), 2u) << arch.name;  // the warm-up step is not in the list
     for (double s : t.step_seconds) EXPECT_GT(s, 0);
     EXPECT_EQ(t.dit_parameters, dit_parameters(arch)) << arch.name;

@@ -99,6 +99,13 @@ ArchTiming time_architecture(const ArchSpec& arch, const pipeline::VideoShape& s
   c10::InferenceMode inference;
   reset_device_peak(device);
 
+  Stopwatch total;
+  auto report = [&](const char* stage, int step = 0, int total_steps = 0, double per_step = 0) {
+    if (options.progress)
+      options.progress(Progress{stage, step, total_steps, per_step, per_step * (total_steps - step),
+                                total.seconds()});
+  };
+
   ArchTiming timing;
   timing.device = device_words(device);
   timing.dtype = dtype_label(dtype);
@@ -113,6 +120,7 @@ ArchTiming time_architecture(const ArchSpec& arch, const pipeline::VideoShape& s
 
   at::Tensor latents;
   {
+    report("weights");
     Stopwatch watch;
     models::wan_dit::WanDiTOptions dit_options;
     dit_options.device = device;
@@ -152,21 +160,25 @@ ArchTiming time_architecture(const ArchSpec& arch, const pipeline::VideoShape& s
           {1, extra_channels, tokens.latent_frames, tokens.latent_height, tokens.latent_width},
           gen));
     }
-    scheduler->set_timesteps(options.warmup_steps + options.steps);
+    const int total_steps = options.warmup_steps + options.steps;
+    scheduler->set_timesteps(total_steps);
+    report("denoise", 0, total_steps);
+    Stopwatch denoise_watch;
     watch.reset();
-    latents = pipeline::denoise(setup, *scheduler,
-                                [&](int step, double, const at::Tensor&, const at::Tensor&) {
-                                  synchronize(device);
-                                  if (step >= options.warmup_steps)
-                                    timing.step_seconds.push_back(watch.seconds());
-                                  watch.reset();
-                                });
+    latents = pipeline::denoise(
+        setup, *scheduler, [&](int step, double, const at::Tensor&, const at::Tensor&) {
+          synchronize(device);
+          if (step >= options.warmup_steps) timing.step_seconds.push_back(watch.seconds());
+          report("denoise", step + 1, total_steps, denoise_watch.seconds() / (step + 1));
+          watch.reset();
+        });
     timing.denoise_peak_bytes = peak_bytes(device);
   }  // the DiT is freed here, as the engine frees it before decoding on small machines
   timing.finite = all_finite(latents);
 
   if (options.decode) {
     // The engine's choice: the VAE in fp32 on the CPU, in the compute dtype on CUDA.
+    report("vae_decode");
     const auto vae_dtype = device.is_cuda() ? dtype : c10::kFloat;
     auto autoencoder = make_vae(models::wan_vae::WanVAE::from_source(
         vae, models::RandomWeightSource(options.seed + 2), device, vae_dtype));

@@ -13,6 +13,7 @@
 #include "models/wan_dit/config.h"
 #include "models/wan_vae/config.h"
 #include "pipeline/presets.h"
+#include "rayvid/rayvid.h"
 
 namespace rayvid::engine::bench {
 
@@ -21,11 +22,12 @@ struct ArchBenchOptions {
   std::string dtype = "";          // empty = bf16 on CUDA, fp32 on the CPU
   std::string attention = "sdpa";  // rayvid | sdpa | reference
   std::string sampler = "unipc";
-  int steps = 3;         // timed denoising steps
-  int warmup_steps = 1;  // untimed steps before them (allocator, kernel caches, page faults)
-  bool guided = true;    // batch 2 (conditional + unconditional) per step, as with guidance
-  bool decode = true;    // also time one VAE decode of the final latents
-  uint64_t seed = 0;     // weights, prompt stand-in and noise
+  int steps = 3;              // timed denoising steps
+  int warmup_steps = 1;       // untimed steps before them (allocator, kernel caches, page faults)
+  bool guided = true;         // batch 2 (conditional + unconditional) per step, as with guidance
+  bool decode = true;         // also time one VAE decode of the final latents
+  uint64_t seed = 0;          // weights, prompt stand-in and noise
+  ProgressCallback progress;  // stages "weights", "denoise" (step i/N, ETA), "vae_decode"
 };
 
 struct ArchTiming {
