@@ -5,6 +5,7 @@
 
 #include <c10/core/CachingDeviceAllocator.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -31,13 +32,13 @@ uint64_t available_ram_bytes() {
 // CPU-only build compiles it unchanged.
 namespace {
 c10::DeviceIndex index_of(c10::Device device) { return device.has_index() ? device.index() : 0; }
+constexpr auto kAll = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
 }  // namespace
 
 uint64_t device_peak_allocated_bytes(c10::Device device) {
   if (device.is_cpu()) return 0;
   const auto stats = c10::getDeviceAllocator(device.type())->getDeviceStats(index_of(device));
-  return static_cast<uint64_t>(
-      stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak);
+  return static_cast<uint64_t>(stats.allocated_bytes[kAll].peak);
 }
 
 void reset_device_peak(c10::Device device) {
@@ -46,10 +47,14 @@ void reset_device_peak(c10::Device device) {
 
 uint64_t free_memory_bytes(c10::Device device) {
   if (device.is_cpu()) return available_ram_bytes();
-  const auto [free, total] =
-      c10::getDeviceAllocator(device.type())->getMemoryInfo(index_of(device));
+  auto* allocator = c10::getDeviceAllocator(device.type());
+  const auto [free, total] = allocator->getMemoryInfo(index_of(device));
   (void)total;
-  return static_cast<uint64_t>(free);
+  // Blocks the caching allocator holds but no tensor uses are free for this process's next
+  // request, though the driver counts them as taken.
+  const auto stats = allocator->getDeviceStats(index_of(device));
+  const int64_t cached = stats.reserved_bytes[kAll].current - stats.allocated_bytes[kAll].current;
+  return static_cast<uint64_t>(free) + static_cast<uint64_t>(std::max<int64_t>(cached, 0));
 }
 
 }  // namespace rayvid

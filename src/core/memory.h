@@ -15,8 +15,8 @@ uint64_t available_ram_bytes();  // MemAvailable from /proc/meminfo (0 if unknow
 uint64_t device_peak_allocated_bytes(c10::Device device);
 void reset_device_peak(c10::Device device);
 
-// Memory free for new work: MemAvailable on the CPU, the driver's free bytes on a GPU (the
-// caching allocator's own cache is not counted as free). 0 if unknown.
+// Memory free for new work: MemAvailable on the CPU; on a GPU the driver's free bytes plus what
+// this process's caching allocator holds unused. 0 if unknown.
 uint64_t free_memory_bytes(c10::Device device);
 
 }  // namespace rayvid

@@ -87,15 +87,19 @@ std::string default_output_name(const GenerateRequest& request) {
                      slug);
 }
 
+double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes) {
+  // Weights are stored fp32 or bf16; count them in the compute dtype (fp32 storage is 4 bytes).
+  return static_cast<double>(model.weight_bytes) * dtype_bytes / 4.0 +
+         static_cast<double>(model.weight_bytes) * 0.05;
+}
+
 double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& shape,
                            int64_t dtype_bytes, bool guided) {
   const int stride = model.presets.spatial_multiple;  // VAE stride x patch
   const double T = (shape.frames - 1) / 4 + 1;
   const double tokens = T * (shape.height / stride) * (shape.width / stride);
   const double batch = guided ? 2 : 1;
-  // Weights are stored fp32 or bf16; count them in the compute dtype (fp32 storage is 4 bytes).
-  const double weights = static_cast<double>(model.weight_bytes) * dtype_bytes / 4.0 +
-                         static_cast<double>(model.weight_bytes) * 0.05;
+  const double weights = estimate_weight_bytes(model, dtype_bytes);
   // DiT: residual stream, q/k/v/out and the FFN hidden state for one block at a time.
   const double dit = batch * tokens * (8.0 * model.dit_dim + 2.0 * model.dit_ffn) * dtype_bytes;
   // VAE decode, one latent frame at a time: ~4 output frames x the widest decoder stage x ~6 live
@@ -108,7 +112,7 @@ double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& s
 }
 
 RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
-                         const LoadOptions& load) {
+                         const LoadOptions& load, bool weights_loaded) {
   RequestPlan plan;
   RAYVID_CHECK(!request.prompt.empty(), BadArgument, "--prompt is required and must not be empty");
   if (request.image) {
@@ -164,12 +168,14 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
 
   const int64_t dtype_bytes = static_cast<int64_t>(c10::elementSize(load.dtype));
   plan.estimated_peak_bytes = estimate_peak_bytes(model, plan.shape, dtype_bytes, plan.guided);
+  const double needed = plan.estimated_peak_bytes -
+                        (weights_loaded ? estimate_weight_bytes(model, dtype_bytes) : 0.0);
   const double available = static_cast<double>(free_memory_bytes(load.device));
-  RAYVID_CHECK(available == 0 || plan.estimated_peak_bytes < available, OutOfMemory,
-               "{}x{}x{} frames needs about {:.1f} GiB but {:.1f} GiB of {} memory is free; "
+  RAYVID_CHECK(available == 0 || needed < available, OutOfMemory,
+               "{}x{}x{} frames needs about {:.1f} GiB{} but {:.1f} GiB of {} memory is free; "
                "choose a lower --resolution, a shorter --duration, or --dtype bf16",
-               plan.shape.width, plan.shape.height, plan.shape.frames,
-               plan.estimated_peak_bytes / (1 << 30), available / (1 << 30),
+               plan.shape.width, plan.shape.height, plan.shape.frames, needed / (1 << 30),
+               weights_loaded ? " besides the loaded weights" : "", available / (1 << 30),
                load.device.is_cuda() ? "GPU" : "CPU");
   return plan;
 }

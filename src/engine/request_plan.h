@@ -49,9 +49,10 @@ struct RequestPlan {
 };
 
 // Validates the request against the model and the device; throws kBadArgument / kUnsupported /
-// kOutOfMemory with the fix.
+// kOutOfMemory with the fix. weights_loaded: a later request of the same engine, whose weights
+// already occupy memory that is no longer free but is not needed a second time either.
 RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
-                         const LoadOptions& load);
+                         const LoadOptions& load, bool weights_loaded = false);
 
 // A default output name: rayvid-YYYYmmdd-HHMMSS-seed<seed>-<first words of the prompt>.mp4
 std::string default_output_name(const GenerateRequest& request);
@@ -60,5 +61,7 @@ std::string default_output_name(const GenerateRequest& request);
 // activations, and the VAE decode's working set.
 double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& shape,
                            int64_t dtype_bytes, bool guided);
+// The resident part of that estimate: the weights in the compute dtype (+5 % for buffers).
+double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes);
 
 }  // namespace rayvid::engine

@@ -61,7 +61,7 @@ class WanEngine : public Engine {
     Stopwatch total;
     reset_device_peak(load_.device);  // per request on CUDA; RSS can only be a process peak
     // Validate everything before any heavy work; load the components on first use.
-    const engine::RequestPlan plan = engine::plan_request(plan_, request, load_);
+    const engine::RequestPlan plan = engine::plan_request(plan_, request, load_, loaded_);
     const fs::path output = plan.output;
     if (request.dry_run) return planned_result(plan);
     if (!loaded_) {

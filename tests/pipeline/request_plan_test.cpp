@@ -1,0 +1,45 @@
+// The engine's memory check before any heavy work: a request that cannot fit is refused with the
+// fix, and a later request of the same engine does not count the weights it already holds twice.
+#include "engine/request_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <c10/core/Device.h>
+
+#include "core/memory.h"
+#include "models/model_folder.h"
+#include "rayvid/error.h"
+#include "support/test_env.h"
+
+namespace rayvid::engine {
+namespace {
+
+TEST(RequestPlan, LoadedWeightsAreNotCountedAgainstFreeMemoryTwice) {
+  const double free_now = static_cast<double>(free_memory_bytes(c10::Device(c10::kCPU)));
+  ASSERT_GT(free_now, 0) << "MemAvailable missing from /proc/meminfo";
+  ModelPlan model =
+      describe_model(models::ModelFolder::open(test::source_dir() / "models" / "rayvid-tiny-ti2v"));
+  // Pretend the weights alone take 1.2x the memory free now (fp32: weight_bytes x 1.05).
+  model.weight_bytes = static_cast<uint64_t>(free_now * 1.2 / 1.05);
+  GenerateRequest request;
+  request.prompt = "a fox";
+  request.width = request.height = 64;
+  request.frames = 5;
+  request.output = (test::scratch_dir("request_plan") / "x.mp4").string();
+  LoadOptions load;  // CPU, fp32
+
+  try {
+    plan_request(model, request, load, /*weights_loaded=*/false);
+    FAIL() << "a first request whose weights cannot fit must be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kOutOfMemory);
+    EXPECT_NE(std::string(e.what()).find("CPU memory is free"), std::string::npos) << e.what();
+  }
+  // Once loaded, only the activations and the decode (a few MB at 64x64x5) are still needed.
+  const RequestPlan plan = plan_request(model, request, load, /*weights_loaded=*/true);
+  EXPECT_GT(plan.estimated_peak_bytes, free_now);  // the estimate itself still includes them
+  EXPECT_NEAR(plan.estimated_peak_bytes - estimate_weight_bytes(model, 4), 0, 64.0 * (1 << 20));
+}
+
+}  // namespace
+}  // namespace rayvid::engine
