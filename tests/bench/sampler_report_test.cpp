@@ -29,6 +29,8 @@ GenerateResult synthetic(std::vector<double> steps, double decode) {
   for (double s : r.step_seconds) denoise += s;
   r.timings.denoise = denoise;
   r.timings.vae_decode = decode;
+  r.timings.text_encode = 0.25;
+  r.timings.mux = 0.25;
   r.timings.total = denoise + decode + 0.5;
   r.peak_memory_bytes = 3.5e9;
   return r;
@@ -90,8 +92,10 @@ TEST(SamplerReport, TableJsonCsv) {
 
   const std::string csv = sampler_csv(records);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
-  EXPECT_NE(csv.find("\nunipc:8,unipc,8,1,1,1,1,9,0.7,10.2,3.5,,,\n"), std::string::npos) << csv;
-  EXPECT_NE(csv.find("\neuler:4,euler,4,0,0.6,0.5,0.7,3.8,0.7,5,3.5,0.125,31.5,0.93\n"),
+  EXPECT_NE(csv.find("\nunipc:8,unipc,8,1,1,1,1,0.25,0,9,0.7,0.25,10.2,3.5,,,\n"),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("\neuler:4,euler,4,0,0.6,0.5,0.7,0.25,0,3.8,0.7,0.25,5,3.5,0.125,31.5,0.93\n"),
             std::string::npos)
       << csv;
 

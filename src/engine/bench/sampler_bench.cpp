@@ -173,15 +173,18 @@ nlohmann::json sampler_json(const SamplerBenchMeta& meta,
 std::string sampler_csv(const std::vector<SamplerRecord>& records) {
   std::string s =
       "label,sampler,steps,reference,seconds_per_step_median,seconds_per_step_min,"
-      "seconds_per_step_max,denoise_seconds,vae_decode_seconds,total_seconds,peak_memory_gb,"
-      "latent_rel_error,psnr_db,ssim\n";
+      "seconds_per_step_max,text_encode_seconds,image_encode_seconds,denoise_seconds,"
+      "vae_decode_seconds,mux_seconds,total_seconds,peak_memory_gb,latent_rel_error,psnr_db,"
+      "ssim\n";
   for (const auto& r : records) {
     const auto& t = r.result.timings;
-    s += fmt::format("{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{},{}\n",
-                     r.which.label(), r.which.sampler, r.which.steps, r.is_reference ? 1 : 0,
-                     r.steps.median, r.steps.min, r.steps.max, t.denoise, t.vae_decode, t.total,
-                     r.result.peak_memory_bytes / 1e9, opt(r.latent_rel_error, "{:.6g}"),
-                     opt(r.psnr, "{:.6g}"), opt(r.ssim, "{:.6g}"));
+    s += fmt::format(
+        "{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{},{}"
+        "\n",
+        r.which.label(), r.which.sampler, r.which.steps, r.is_reference ? 1 : 0, r.steps.median,
+        r.steps.min, r.steps.max, t.text_encode, t.image_encode, t.denoise, t.vae_decode, t.mux,
+        t.total, r.result.peak_memory_bytes / 1e9, opt(r.latent_rel_error, "{:.6g}"),
+        opt(r.psnr, "{:.6g}"), opt(r.ssim, "{:.6g}"));
   }
   return s;
 }
