@@ -1,21 +1,18 @@
 // JSON config files with errors that name the file and the field.
 #include "io/json_file.h"
 
-#include <fstream>
-#include <sstream>
+#include "io/regular_file.h"
 
 namespace rayvid::io {
 
 std::string json_type_name(const nlohmann::json& value) { return value.type_name(); }
 
 JsonFile JsonFile::load(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  RAYVID_CHECK(in.good(), BadInput, "{}: cannot read (does the file exist?)", path.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  // Checked before opening: a FIFO would block the read forever, /dev/zero would never end.
+  const std::string text = read_regular_file(path, "JSON file");
   nlohmann::json data;
   try {
-    data = nlohmann::json::parse(buffer.str());
+    data = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorCategory::kBadInput, "{}: not valid JSON ({})", path.string(), e.what());
   }

@@ -11,27 +11,41 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/check.h"
 #include "io/json_file.h"
+#include "io/regular_file.h"
 
 namespace rayvid::io {
 namespace fs = std::filesystem;
 
 c10::ScalarType to_scalar_type(StDType dtype) {
   switch (dtype) {
-    case StDType::kF64: return at::kDouble;
-    case StDType::kF32: return at::kFloat;
-    case StDType::kF16: return at::kHalf;
-    case StDType::kBF16: return at::kBFloat16;
-    case StDType::kF8E4M3: return at::kFloat8_e4m3fn;
-    case StDType::kF8E5M2: return at::kFloat8_e5m2;
-    case StDType::kI64: return at::kLong;
-    case StDType::kI32: return at::kInt;
-    case StDType::kI16: return at::kShort;
-    case StDType::kI8: return at::kChar;
-    case StDType::kU8: return at::kByte;
-    case StDType::kBool: return at::kBool;
+    case StDType::kF64:
+      return at::kDouble;
+    case StDType::kF32:
+      return at::kFloat;
+    case StDType::kF16:
+      return at::kHalf;
+    case StDType::kBF16:
+      return at::kBFloat16;
+    case StDType::kF8E4M3:
+      return at::kFloat8_e4m3fn;
+    case StDType::kF8E5M2:
+      return at::kFloat8_e5m2;
+    case StDType::kI64:
+      return at::kLong;
+    case StDType::kI32:
+      return at::kInt;
+    case StDType::kI16:
+      return at::kShort;
+    case StDType::kI8:
+      return at::kChar;
+    case StDType::kU8:
+      return at::kByte;
+    case StDType::kBool:
+      return at::kBool;
   }
   fail(ErrorCategory::kInternal, "unmapped safetensors dtype");
 }
@@ -46,15 +60,88 @@ void refuse_pickle_checkpoint(const fs::path& path) {
                path.string());
 }
 
+namespace {
+
+// A component folder's files by name, sorted. Names decide, not file types: a folder or FIFO
+// named *.safetensors is refused with what it is rather than skipped (skipping ended in a
+// misleading "no weights found", or in filesystem_error on a symlink loop).
+struct FolderListing {
+  std::vector<fs::path> indexes;  // *.safetensors.index.json
+  std::vector<fs::path> singles;  // *.safetensors
+  std::vector<fs::path> pickles;  // *.bin, *.pth, *.pt, *.ckpt (refused when nothing else is there)
+};
+
+FolderListing list_folder(const fs::path& folder) {
+  FolderListing listing;
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& path = it->path();
+    const std::string name = path.filename().string();
+    if (name.ends_with(".safetensors.index.json"))
+      listing.indexes.push_back(path);
+    else if (name.ends_with(".safetensors"))
+      listing.singles.push_back(path);
+    else if (name.ends_with(".bin") || name.ends_with(".pth") || name.ends_with(".pt") ||
+             name.ends_with(".ckpt"))
+      listing.pickles.push_back(path);
+  }
+  RAYVID_CHECK(!ec, BadInput, "{}: cannot list the folder ({})", folder.string(), ec.message());
+  std::sort(listing.indexes.begin(), listing.indexes.end());
+  std::sort(listing.singles.begin(), listing.singles.end());
+  for (const auto& path : listing.indexes) require_regular_file(path, "weights index");
+  for (const auto& path : listing.singles) require_regular_file(path, "weights file");
+  return listing;
+}
+
+// The shard a weight_map entry names, which must be a file in the index's own folder: "../x" or
+// "/abs/x" would read files the model folder does not hold. Only the folder the shard sits in is
+// resolved, not the shard: in the Hugging Face cache every file is a symlink to a blob elsewhere.
+fs::path shard_beside_index(const fs::path& index, const std::string& tensor,
+                            const std::string& entry) {
+  const fs::path relative(entry);
+  const fs::path folder = index.parent_path().empty() ? fs::path(".") : index.parent_path();
+  const fs::path shard_folder = (folder / relative).parent_path();
+  std::error_code ec_folder, ec_shard;
+  const fs::path resolved_folder = fs::weakly_canonical(folder, ec_folder);
+  const fs::path resolved_shard_folder = fs::weakly_canonical(shard_folder, ec_shard);
+  const bool beside = !relative.is_absolute() && relative.has_filename() &&
+                      relative.filename() != "." && relative.filename() != ".." && !ec_folder &&
+                      !ec_shard && resolved_shard_folder == resolved_folder;
+  RAYVID_CHECK(beside, BadInput,
+               "{}: weight_map entry '{}' points at '{}', which is not a file in the index's "
+               "folder; name the shard by its file name alone and keep it beside the index",
+               index.string(), tensor, entry);
+  return folder / relative.filename();
+}
+
+// An index's weight_map, tensor name -> shard path, each shard checked to lie beside the index.
+std::map<std::string, fs::path> read_weight_map(const fs::path& index_file) {
+  const JsonFile index = JsonFile::load(index_file);
+  std::map<std::string, fs::path> shards;
+  for (const auto& [tensor, entry] : index.require_object("weight_map").items()) {
+    RAYVID_CHECK(entry.is_string(), BadInput, "{}: weight_map entry '{}' must name a shard file",
+                 index_file.string(), tensor);
+    shards[tensor] = shard_beside_index(index_file, tensor, entry.get<std::string>());
+  }
+  return shards;
+}
+
+}  // namespace
+
 std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
   refuse_pickle_checkpoint(path);
+  require_regular_file(path, "safetensors file");
   const std::string label = path.string();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: should the path turn into a FIFO after the check, open() returns instead of
+  // waiting for a writer, and fstat refuses it. It changes nothing for a regular file or mmap.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   RAYVID_CHECK(fd >= 0, BadInput, "{}: cannot open ({})", label, std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    fail(ErrorCategory::kBadInput, "{}: not a regular file", label);
+    fail(ErrorCategory::kBadInput,
+         "{}: cannot read the safetensors file: it is not a regular file; put the real file there",
+         label);
   }
   const size_t size = static_cast<size_t>(st.st_size);
   if (size < 8) {
@@ -103,21 +190,16 @@ WeightStore WeightStore::open_file(const fs::path& file) {
   WeightStore store;
   const std::string name = file.filename().string();
   if (name.size() > 11 && name.ends_with(".index.json")) {
-    const JsonFile index = JsonFile::load(file);
-    const auto& map = index.require_object("weight_map");
     std::map<std::string, size_t> shard_of_file;
-    for (const auto& [tensor, shard_json] : map.items()) {
-      RAYVID_CHECK(shard_json.is_string(), BadInput,
-                   "{}: weight_map entry '{}' must name a shard file", file.string(), tensor);
-      const fs::path shard = file.parent_path() / shard_json.get<std::string>();
+    for (const auto& [tensor, shard] : read_weight_map(file)) {
       auto [it, inserted] = shard_of_file.try_emplace(shard.string(), store.opened_.size());
       if (inserted) {
         store.files_.push_back(shard);
         store.opened_.push_back(SafetensorsFile::open(shard));
       }
       RAYVID_CHECK(store.opened_[it->second]->find(tensor) != nullptr, BadInput,
-                   "{}: index says '{}' is in {}, but that shard has no such tensor",
-                   file.string(), tensor, shard.string());
+                   "{}: index says '{}' is in {}, but that shard has no such tensor", file.string(),
+                   tensor, shard.string());
       store.where_[tensor] = it->second;
     }
     for (size_t i = 0; i < store.opened_.size(); ++i) {
@@ -136,19 +218,11 @@ WeightStore WeightStore::open_file(const fs::path& file) {
 }
 
 WeightStore WeightStore::open_folder(const fs::path& folder) {
-  RAYVID_CHECK(fs::is_directory(folder), BadInput, "{}: not a folder", folder.string());
-  std::vector<fs::path> indexes, singles, pickles;
-  for (const auto& item : fs::directory_iterator(folder)) {
-    if (!item.is_regular_file()) continue;
-    const std::string name = item.path().filename().string();
-    if (name.ends_with(".safetensors.index.json")) indexes.push_back(item.path());
-    else if (name.ends_with(".safetensors")) singles.push_back(item.path());
-    else if (name.ends_with(".bin") || name.ends_with(".pth") || name.ends_with(".pt") ||
-             name.ends_with(".ckpt"))
-      pickles.push_back(item.path());
-  }
-  std::sort(indexes.begin(), indexes.end());
-  std::sort(singles.begin(), singles.end());
+  RAYVID_CHECK(path_kind(folder) == PathKind::kFolder, BadInput, "{}: not a folder ({})",
+               folder.string(), describe_path(folder));
+  const FolderListing listing = list_folder(folder);
+  const auto& indexes = listing.indexes;
+  const auto& singles = listing.singles;
   if (indexes.size() == 1) return open_file(indexes[0]);
   RAYVID_CHECK(indexes.size() <= 1, BadInput,
                "{}: several *.safetensors.index.json files; keep exactly one", folder.string());
@@ -156,8 +230,20 @@ WeightStore WeightStore::open_folder(const fs::path& folder) {
   RAYVID_CHECK(singles.size() <= 1, BadInput,
                "{}: {} .safetensors files but no *.safetensors.index.json saying how they combine",
                folder.string(), singles.size());
-  if (!pickles.empty()) refuse_pickle_checkpoint(pickles[0]);
+  if (!listing.pickles.empty()) refuse_pickle_checkpoint(listing.pickles[0]);
   fail(ErrorCategory::kBadInput, "{}: no .safetensors weights found", folder.string());
+}
+
+std::vector<fs::path> weight_files(const fs::path& folder) {
+  FolderListing listing = list_folder(folder);
+  std::vector<fs::path> files = std::move(listing.indexes);
+  for (const auto& index : files) {
+    std::set<fs::path> shards;
+    for (const auto& [tensor, shard] : read_weight_map(index)) shards.insert(shard);
+    for (const auto& shard : shards) require_regular_file(shard, "weights shard");
+  }
+  files.insert(files.end(), listing.singles.begin(), listing.singles.end());
+  return files;
 }
 
 std::vector<std::string> WeightStore::names() const {

@@ -70,6 +70,13 @@ class WeightStore {
   std::map<std::string, size_t> where_;  // name -> index into opened_
 };
 
+// The weight files of a component folder by name (*.safetensors.index.json, then *.safetensors),
+// each required to be a regular file (or a symlink to one): a folder, FIFO, device or symlink
+// loop under such a name is refused here, before anything opens or sizes it. An index is read
+// too: every shard it names must be a regular file beside it. Cheap (stat calls and the index
+// JSON), so a model folder is checked this way when opened, before any weights load.
+std::vector<std::filesystem::path> weight_files(const std::filesystem::path& folder);
+
 // Throws a clear error for .bin/.pth/.ckpt/.pt files, which rayvid never unpickles.
 void refuse_pickle_checkpoint(const std::filesystem::path& path);
 

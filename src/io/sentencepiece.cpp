@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "core/check.h"
+#include "io/regular_file.h"
 
 namespace rayvid::io {
 
@@ -67,6 +68,8 @@ SentencePiece SentencePiece::load(const std::filesystem::path& model_file) {
                "cannot load the SentencePiece shim ({}); set RAYVID_SPM_SHIM to "
                "librayvid_sentencepiece.so",
                load_error);
+  // The shim opens the path itself: a FIFO there would block it forever.
+  require_regular_file(model_file, "SentencePiece model");
   char err[512] = {};
   void* handle = api.load(model_file.c_str(), err, sizeof(err));
   RAYVID_CHECK(handle != nullptr, BadInput, "{}: not a SentencePiece model ({})",

@@ -2,30 +2,53 @@
 #include "models/model_folder.h"
 
 #include "core/check.h"
+#include "io/regular_file.h"
+#include "io/safetensors.h"
 
 namespace rayvid::models {
 namespace fs = std::filesystem;
 
-bool ComponentEntry::has_weights() const { return fs::is_regular_file(dir / "config.json"); }
+namespace {
+
+// Every component folder that is there must be a folder, and every file in it named as weights a
+// regular file. Checked on open because the engine sizes the weight files before loading them,
+// and std::filesystem throws (an "internal error") on a FIFO, a folder or a symlink loop there.
+void check_component_files(const ComponentEntry& component) {
+  const io::PathKind kind = io::path_kind(component.dir);
+  if (kind == io::PathKind::kMissing) return;  // an absent folder is reported where it is needed
+  RAYVID_CHECK(kind == io::PathKind::kFolder, BadInput,
+               "{}: the {} component should be a folder, but it is {}; restore the folder from "
+               "the original model",
+               component.dir.string(), component.name, io::describe_path(component.dir));
+  io::weight_files(component.dir);
+}
+
+}  // namespace
+
+bool ComponentEntry::has_weights() const {
+  return io::path_kind(dir / "config.json") != io::PathKind::kMissing;
+}
 
 ModelFolder ModelFolder::open(const fs::path& folder) {
-  RAYVID_CHECK(fs::is_directory(folder), BadInput,
-               "{}: not a folder; point --model at a diffusers model folder (with model_index.json)",
-               folder.string());
+  RAYVID_CHECK(io::path_kind(folder) == io::PathKind::kFolder, BadInput,
+               "{}: not a folder ({}); point --model at a diffusers model folder (with "
+               "model_index.json)",
+               folder.string(), io::describe_path(folder));
   const fs::path index_path = folder / "model_index.json";
-  RAYVID_CHECK(fs::is_regular_file(index_path), BadInput,
+  RAYVID_CHECK(io::path_kind(index_path) != io::PathKind::kMissing, BadInput,
                "{}: no model_index.json; rayvid expects the diffusers folder layout (e.g. "
                "Wan-AI/Wan2.2-TI2V-5B-Diffusers)",
                folder.string());
   ModelFolder result;
   result.path_ = folder;
-  result.index_ = io::JsonFile::load(index_path);
+  result.index_ = io::JsonFile::load(index_path);  // refuses a FIFO, a folder, a loop, ...
   for (const auto& [name, value] : result.index_.json().items()) {
     if (name.starts_with("_") || !value.is_array()) continue;
     // Components are ["library", "ClassName"]; [null, null] marks an absent optional one.
     if (value.size() != 2 || !value[0].is_string() || !value[1].is_string()) continue;
     result.components_.push_back(ComponentEntry{name, value[0].get<std::string>(),
                                                 value[1].get<std::string>(), folder / name});
+    check_component_files(result.components_.back());
   }
   return result;
 }
@@ -46,7 +69,8 @@ const ComponentEntry& ModelFolder::require(const std::string& name) const {
 io::JsonFile ModelFolder::component_config(const std::string& name) const {
   const fs::path dir = require(name).dir;
   for (const char* file : {"config.json", "scheduler_config.json", "preprocessor_config.json"}) {
-    if (fs::is_regular_file(dir / file)) return io::JsonFile::load(dir / file);
+    // Whatever is there is loaded, so a config that is a FIFO or a loop is named as such.
+    if (io::path_kind(dir / file) != io::PathKind::kMissing) return io::JsonFile::load(dir / file);
   }
   fail(ErrorCategory::kBadInput, "{}: no config.json in {}", path_.string(), dir.string());
 }
@@ -63,10 +87,14 @@ VariantGuess detect_variant(const ModelFolder& folder) {
   const int64_t dim = heads * head_dim;
 
   std::string family;
-  if (two_experts) family = "wan2.2-a14b";
-  else if (out_channels == 48) family = "wan2.2-ti2v";
-  else if (in_channels == 36 || has_image_encoder) family = "wan2.1-i2v";
-  else family = "wan2.1-t2v";
+  if (two_experts)
+    family = "wan2.2-a14b";
+  else if (out_channels == 48)
+    family = "wan2.2-ti2v";
+  else if (in_channels == 36 || has_image_encoder)
+    family = "wan2.1-i2v";
+  else
+    family = "wan2.1-t2v";
 
   struct Known {
     const char* name;

@@ -12,6 +12,7 @@
 
 #include "core/check.h"
 #include "io/json_file.h"
+#include "io/regular_file.h"
 #include "models/umt5/prompt_clean.h"
 #include "models/umt5/utf8.h"
 
@@ -79,17 +80,25 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 Tokenizer Tokenizer::load(const std::filesystem::path& dir) {
   const auto model_file = dir / "spiece.model";
-  RAYVID_CHECK(std::filesystem::is_regular_file(model_file), BadInput,
+  RAYVID_CHECK(io::path_kind(model_file) != io::PathKind::kMissing, BadInput,
                "{} is missing: the umT5 tokenizer needs the SentencePiece model of the "
                "diffusers tokenizer/ folder",
                model_file.string());
+  io::require_regular_file(model_file, "SentencePiece model");
+  // Optional files: absent means the fallback below; present but not a file (a FIFO, a folder) is
+  // an error, never silently skipped.
+  auto present = [](const std::filesystem::path& path) {
+    if (io::path_kind(path) == io::PathKind::kMissing) return false;
+    io::require_regular_file(path, "tokenizer file");
+    return true;
+  };
   Tokenizer tok;
   tok.spm_ = std::make_unique<io::SentencePiece>(io::SentencePiece::load(model_file));
   const int pieces = tok.spm_->piece_size();
   tok.pad_id_ = tok.spm_->pad_id() >= 0 ? tok.spm_->pad_id() : 0;
   tok.eos_id_ = tok.spm_->eos_id() >= 0 ? tok.spm_->eos_id() : 1;
 
-  if (std::filesystem::is_regular_file(dir / "tokenizer.json")) {
+  if (present(dir / "tokenizer.json")) {
     auto hf = read_tokenizer_json(dir / "tokenizer.json");
     tok.added_ = std::move(hf.added);
     tok.byte_fallback_ = hf.byte_fallback;
@@ -101,7 +110,7 @@ Tokenizer Tokenizer::load(const std::filesystem::path& dir) {
       }
     }
     int64_t extra_ids = 0;
-    if (std::filesystem::is_regular_file(dir / "tokenizer_config.json")) {
+    if (present(dir / "tokenizer_config.json")) {
       extra_ids = io::JsonFile::load(dir / "tokenizer_config.json").get_or<int64_t>("extra_ids", 0);
     }
     for (int64_t i = 0; i < extra_ids; ++i) {
