@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "analysis/color.h"
+#include "analysis/frame_view.h"
 #include "io/image.h"
 #include "io/video.h"
 
@@ -65,15 +67,42 @@ struct VideoAnalysis {
   std::optional<double> mean_compare_psnr, mean_compare_ssim;
 };
 
+// The streaming form: frames go in one at a time, in order, and nothing is kept of them but what
+// the metrics still need: the prepared source (RGB and Lab), the previous frame (for flow, warping
+// error and difference) and, when VBench's sampling interval is above 1, the last sampled frame
+// (for the dynamic degree). Memory is a few frames whatever the length; the per-frame rows are
+// small.
+class VideoAnalyzer {
+ public:
+  // The source is prepared as in analyze_video; has_compare says whether compare frames will come.
+  VideoAnalyzer(int width, int height, const io::Image* source, bool has_compare,
+                const AnalysisOptions& options);
+  // Frame i of the video (width x height), and frame i of the compare video while it lasts.
+  void add(FrameView frame, const FrameView* compare = nullptr);
+  VideoAnalysis finish();  // the summary; at least one frame must have been added
+
+ private:
+  VideoAnalysis out_;
+  AnalysisOptions options_;
+  io::Image prepared_;                 // the source, resized and cropped to the video
+  std::vector<Lab> source_lab_;        // [height * width]
+  std::vector<uint8_t> previous_;      // frame i-1, [height, width, 3]
+  std::vector<uint8_t> last_sampled_;  // the last frame VBench samples, when the interval is > 1
+  int still_ = 0;
+};
+
 // The source image is resized to cover the video and centre-cropped (io::resize_cover_crop), the
 // same preparation the engine applies before encoding it. compare must have the same size; when
 // the frame counts differ, the common prefix is compared.
 VideoAnalysis analyze_video(const io::VideoFrames& video, const io::Image* source,
                             const io::VideoFrames* compare, const AnalysisOptions& options);
 
-// Convenience for files: decodes the video(s) and reads the image.
+// Convenience for files: streams the video(s) through a VideoAnalyzer (one frame at a time; both
+// videos within io::VideoLimits, checked before decoding) and reads the image. With
+// `contact_sheet`, also lays out a contact sheet of the video (default ContactSheetOptions).
 VideoAnalysis analyze_files(const std::filesystem::path& video,
                             const std::optional<std::filesystem::path>& source,
-                            const std::optional<std::filesystem::path>& compare);
+                            const std::optional<std::filesystem::path>& compare,
+                            io::Image* contact_sheet = nullptr);
 
 }  // namespace rayvid::analysis

@@ -14,6 +14,7 @@
 #include "core/check.h"
 #include "io/atomic_file.h"
 #include "io/image.h"
+#include "io/regular_file.h"
 #include "io/video.h"
 
 namespace rayvid::apps {
@@ -47,24 +48,31 @@ void print_summary(const analysis::VideoAnalysis& a) {
 }
 
 void run(const AnalyzeFlags& f) {
-  RAYVID_CHECK(fs::is_regular_file(f.video), BadInput, "{}: video not found", f.video);
+  io::require_regular_file(f.video, "video");
   const fs::path out =
       f.out.empty() ? fs::path(fs::path(f.video).replace_extension("").string() + "-analysis")
                     : fs::path(f.out);
   std::error_code ec;
+  const bool out_existed = fs::exists(out, ec);
   fs::create_directories(out, ec);
   RAYVID_CHECK(!ec, BadArgument, "--out {}: cannot create the folder ({})", out.string(),
                ec.message());
 
-  const io::DecodedVideo decoded = io::read_video(f.video);
-  std::optional<io::Image> source;
-  if (!f.source.empty()) source = io::read_image(f.source);
-  std::optional<io::DecodedVideo> compare;
-  if (!f.compare.empty()) compare = io::read_video(f.compare);
-  analysis::AnalysisOptions options;
-  if (decoded.fps > 0) options.fps = decoded.fps;
-  const analysis::VideoAnalysis a = analysis::analyze_video(
-      decoded.frames, source ? &*source : nullptr, compare ? &compare->frames : nullptr, options);
+  // Streamed: a few frames in memory whatever the length; the size and length caps
+  // (io::VideoLimits) are checked on the containers before anything is decoded. A refused input
+  // leaves no empty output folder behind (the folder is made first, so that an unusable --out
+  // fails before a long analysis).
+  io::Image sheet;
+  std::optional<analysis::VideoAnalysis> analyzed;
+  try {
+    analyzed = analysis::analyze_files(
+        f.video, f.source.empty() ? std::nullopt : std::optional<fs::path>(f.source),
+        f.compare.empty() ? std::nullopt : std::optional<fs::path>(f.compare), &sheet);
+  } catch (...) {
+    if (!out_existed) fs::remove(out, ec);  // only removes it while it is empty
+    throw;
+  }
+  const analysis::VideoAnalysis& a = *analyzed;
 
   nlohmann::json j = analysis::to_json(a);
   j["inputs"] = {
@@ -73,7 +81,7 @@ void run(const AnalyzeFlags& f) {
       {"compare", f.compare.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.compare)}};
   io::write_file_atomic(out / "analysis.json", j.dump(2) + "\n");
   io::write_file_atomic(out / "per_frame.csv", analysis::to_csv(a));
-  io::write_png(out / "contact_sheet.png", analysis::contact_sheet(decoded.frames));
+  io::write_png(out / "contact_sheet.png", sheet);
   print_summary(a);
   if (!f.no_plots)
     run_plot_script("plot_analysis.py", {(out / "per_frame.csv").string(), out.string()});

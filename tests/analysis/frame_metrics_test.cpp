@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include <cmath>
 #include <vector>
 
@@ -56,6 +59,37 @@ TEST(FrameMetrics, SsimFallsWithNoiseAndSizeMismatchIsAnError) {
   const io::Image small = test::texture(32, 48, 5);
   EXPECT_THROW(ssim(view(a), view(small)), Error);
   EXPECT_THROW(psnr(view(a), view(small)), Error);
+}
+
+// SSIM on the whole frame at once, as frame_metrics.cpp computed it before it went band by band.
+double whole_frame_ssim(const io::Image& a, const io::Image& b) {
+  const double c1 = (0.01 * 255) * (0.01 * 255), c2 = (0.03 * 255) * (0.03 * 255);
+  cv::Mat x, y;
+  cv::Mat(a.height, a.width, CV_8UC3, const_cast<uint8_t*>(a.rgb.data())).convertTo(x, CV_64FC3);
+  cv::Mat(b.height, b.width, CV_8UC3, const_cast<uint8_t*>(b.rgb.data())).convertTo(y, CV_64FC3);
+  auto blur = [](const cv::Mat& m) {
+    cv::Mat out;
+    cv::GaussianBlur(m, out, cv::Size(11, 11), 1.5, 1.5, cv::BORDER_REFLECT);
+    return out;
+  };
+  const cv::Mat mu_x = blur(x), mu_y = blur(y);
+  const cv::Mat mu_xx = mu_x.mul(mu_x), mu_yy = mu_y.mul(mu_y), mu_xy = mu_x.mul(mu_y);
+  const cv::Mat var_x = blur(x.mul(x)) - mu_xx, var_y = blur(y.mul(y)) - mu_yy;
+  const cv::Mat cov_xy = blur(x.mul(y)) - mu_xy;
+  cv::Mat num = (2 * mu_xy + cv::Scalar::all(c1)).mul(2 * cov_xy + cv::Scalar::all(c2));
+  cv::Mat den = (mu_xx + mu_yy + cv::Scalar::all(c1)).mul(var_x + var_y + cv::Scalar::all(c2));
+  cv::Mat map;
+  cv::divide(num, den, map);
+  const cv::Scalar m = cv::mean(map);
+  return (m[0] + m[1] + m[2]) / 3.0;
+}
+
+TEST(FrameMetrics, SsimInBandsEqualsTheWholeFrame) {
+  // Heights around the 256-row band: one band, a band and a few rows, several bands.
+  for (const int h : {9, 255, 256, 261, 700}) {
+    const io::Image a = test::texture(40, h, 6, 0.3), b = test::texture(40, h, 7, 0.3);
+    EXPECT_NEAR(ssim(view(a), view(b)), whole_frame_ssim(a, b), 1e-13) << h;
+  }
 }
 
 }  // namespace

@@ -115,7 +115,8 @@ TEST(AnalyzeCli, WritesJsonCsvContactSheetAndPlots) {
   const auto missing = rayvid::test::run_command(std::string(RAYVID_TEST_CLI) + " analyze " +
                                                  (dir / "nope.mp4").string());
   EXPECT_EQ(missing.exit_code, 3) << missing.output;  // bad input
-  EXPECT_NE(missing.output.find("video not found"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("cannot read the video: not found"), std::string::npos)
+      << missing.output;
 }
 
 }  // namespace
