@@ -26,25 +26,31 @@ struct EngineOptions {
 };
 
 struct GenerateRequest {
-  std::string prompt;                              // required
-  std::string negative_prompt;                     // diffusers' default: empty
-  std::optional<std::string> image;                // image-to-video source (path)
-  std::vector<std::string> reference_images;       // accepted for API parity; see README
-  std::string size = "16:9";                       // aspect preset
-  std::string resolution = "540p";                 // short-side preset
-  std::string duration = "5s";                     // 5s | 10s
-  int width = 0, height = 0, frames = 0, fps = 0;  // explicit overrides (0 = from the presets)
-  int64_t seed = 0;
-  int steps = 0;                  // 0 = the variant's default
-  std::string sampler = "unipc";  // unipc | euler | dpm++
-  double guidance_scale = -1;     // < 0 = the variant's default; <= 1 disables guidance
-  double guidance_scale_2 = -1;   // low-noise expert of two-expert models; < 0 = guidance_scale
-  double shift = 0;               // 0 = the scheduler config's shift
-  std::string output;             // MP4 path; empty = a name from time, seed and prompt
-  std::string dump_latents_dir;   // research hook: every step's latent and prediction
-  bool analyze = false;           // run `rayvid analyze` on the result
-  bool dry_run = false;           // validate and plan only: fills the result's shape, nothing runs
+  std::string prompt;                         // required, UTF-8
+  std::string negative_prompt;                // diffusers' default: empty
+  std::optional<std::string> image;           // image-to-video source (path)
+  std::vector<std::string> reference_images;  // accepted for API parity; see README
+  std::string size = "16:9";                  // aspect preset
+  std::string resolution = "540p";            // short-side preset
+  std::string duration = "5s";                // 5s | 10s
+  // Explicit overrides; unset = from the presets and the model. A set value is always used or
+  // refused (never replaced by a default), so 0, NaN and infinity are errors, not "default".
+  std::optional<int> width, height, frames, fps;
+  uint64_t seed = 0;         // torch.Generator.manual_seed's meaning (parse_seed maps -1 to 2^64-1)
+  std::optional<int> steps;  // unset = the variant's default
+  std::string sampler = "unipc";           // unipc | euler | dpm++
+  std::optional<double> guidance_scale;    // unset = the variant's default; <= 1 disables
+  std::optional<double> guidance_scale_2;  // low-noise expert of two-expert models
+  std::optional<double> shift;             // unset = the scheduler config's shift
+  std::string output;                      // MP4 path; empty = a name from time, seed and prompt
+  std::string dump_latents_dir;            // research hook: every step's latent and prediction
+  bool analyze = false;                    // run `rayvid analyze` on the result
+  bool dry_run = false;  // validate and plan only: fills the result's shape, nothing runs
 };
+
+// A seed as torch.manual_seed takes it: an integer in [-2^63, 2^64 - 1]; a negative one means its
+// 64-bit two's complement (torch: -1 draws what 2^64 - 1 draws). Anything else is kBadArgument.
+uint64_t parse_seed(const std::string& text);
 
 struct StageTimings {
   double load = 0, text_encode = 0, image_encode = 0, denoise = 0, vae_decode = 0, mux = 0,
@@ -72,6 +78,7 @@ struct GenerateResult {
   double peak_memory_bytes = 0;     // peak RSS on the CPU, allocator peak on CUDA
   double estimated_peak_bytes = 0;  // the planner's estimate, checked before any heavy work
   double guidance_scale = 0, guidance_scale_2 = 0;
+  double shift = 0;  // the timestep shift that ran (the request's or the scheduler config's)
 };
 
 class Engine {

@@ -34,8 +34,9 @@ struct BenchFlags {
   // Sampler benchmark
   std::string model, samplers = "unipc,euler", reference, prompt, image, out;
   EngineOptions engine;
-  int64_t seed = 0;
-  double guidance_scale = -1;
+  std::string seed = "0";
+  double guidance_scale = 0;
+  const CLI::Option* guidance_option = nullptr;  // given or not: unset means the model's default
 };
 
 pipeline::VideoShape arch_shape(const eb::ArchSpec& arch, const BenchFlags& f) {
@@ -87,7 +88,7 @@ void run_measure(const BenchFlags& f) {
   options.warmup_steps = f.warmup;
   options.guided = !f.no_guidance;
   options.decode = !f.no_decode;
-  options.seed = static_cast<uint64_t>(f.seed);
+  options.seed = parse_seed(f.seed);
   options.sampler = f.sampler;
   if (!f.quiet) options.progress = make_progress_printer(ProgressMode::kText);
   const eb::ArchTiming timing = eb::time_architecture(arch, shape, options);
@@ -107,11 +108,12 @@ void run_samplers(const BenchFlags& f) {
   r.size = f.size;
   if (!f.resolution.empty()) r.resolution = f.resolution;
   r.duration = f.duration;
-  r.width = f.width;
-  r.height = f.height;
-  r.frames = f.frames;
-  r.seed = f.seed;
-  r.guidance_scale = f.guidance_scale;
+  // --width/--height/--frames are checked positive when parsed; 0 here means not given.
+  if (f.width > 0) r.width = f.width;
+  if (f.height > 0) r.height = f.height;
+  if (f.frames > 0) r.frames = f.frames;
+  r.seed = parse_seed(f.seed);
+  if (f.guidance_option->count() > 0) r.guidance_scale = f.guidance_scale;
   options.out_dir = f.out.empty() ? fs::path("rayvid-bench") : fs::path(f.out);
   fs::create_directories(options.out_dir);
   if (!f.quiet) options.progress = make_progress_printer(parse_progress_mode("text", false));
@@ -170,9 +172,10 @@ void add_bench(CLI::App& app) {
   sub->add_option("--resolution", f->resolution,
                   "540p, 720p, 1080p (default: the variant's native)");
   sub->add_option("--duration", f->duration, "5s or 10s")->capture_default_str();
-  sub->add_option("--width", f->width, "Override the preset width");
-  sub->add_option("--height", f->height, "Override the preset height");
-  sub->add_option("--frames", f->frames, "Override the frame count (4n+1)");
+  sub->add_option("--width", f->width, "Override the preset width")->check(CLI::PositiveNumber);
+  sub->add_option("--height", f->height, "Override the preset height")->check(CLI::PositiveNumber);
+  sub->add_option("--frames", f->frames, "Override the frame count (4n+1)")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--steps", f->steps,
                   "Step counts: one for --plan/--measure, a list (4,8) for samplers");
   sub->add_flag("--no-guidance", f->no_guidance, "One forward per step instead of two");
@@ -183,7 +186,8 @@ void add_bench(CLI::App& app) {
   sub->add_option("--prompt,-p", f->prompt, "Prompt of every run");
   sub->add_option("--image,-i", f->image, "Source image (image-to-video models)");
   sub->add_option("--seed", f->seed, "Seed of every run")->capture_default_str();
-  sub->add_option("--guidance-scale,-g", f->guidance_scale, "Guidance (default: the model's)");
+  f->guidance_option =
+      sub->add_option("--guidance-scale,-g", f->guidance_scale, "Guidance (default: the model's)");
   sub->add_option("--device", f->engine.device, "auto, cpu or cuda")->capture_default_str();
   sub->add_option("--dtype", f->engine.dtype, "fp32, bf16 or fp16");
   sub->add_option("--attention", f->engine.attention, "rayvid, sdpa or reference")

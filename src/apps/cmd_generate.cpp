@@ -17,8 +17,18 @@ struct GenerateFlags {
   EngineOptions engine;
   std::string image;
   std::string progress = "text";
+  std::string seed = "0";
   bool quiet = false;
+  // Optional numbers: parsed here, copied into the request only when given, so the engine can
+  // tell "not given" (the model's default) from a given 0 or NaN (refused).
+  int width = 0, height = 0, frames = 0, fps = 0, steps = 0;
+  double guidance_scale = 0, guidance_scale_2 = 0, shift = 0;
 };
+
+template <typename T>
+void copy_if_given(const CLI::Option* option, T value, std::optional<T>& target) {
+  if (option->count() > 0) target = value;
+}
 
 std::string default_model_dir() {
   if (const char* env = std::getenv("RAYVID_MODEL"); env != nullptr && *env != '\0') return env;
@@ -47,19 +57,23 @@ void add_generate(CLI::App& app) {
          "5s or 10s. 10 s is beyond what Wan models were trained on: it is generated in one "
          "pass and may loop or degrade")
       ->capture_default_str();
-  sub->add_option("--width", r.width, "Override the preset width (multiple of 16 or 32)");
-  sub->add_option("--height", r.height, "Override the preset height");
-  sub->add_option("--frames", r.frames, "Override the frame count (4n+1)");
-  sub->add_option("--fps", r.fps, "Override the frame rate");
-  sub->add_option("--seed", r.seed, "Random seed (same seed, same noise as diffusers)")
+  auto* width =
+      sub->add_option("--width", flags->width, "Override the preset width (multiple of 16 or 32)");
+  auto* height = sub->add_option("--height", flags->height, "Override the preset height");
+  auto* frames = sub->add_option("--frames", flags->frames, "Override the frame count (4n+1)");
+  auto* fps = sub->add_option("--fps", flags->fps, "Override the frame rate");
+  sub->add_option("--seed", flags->seed,
+                  "Random seed, -2^63..2^64-1 as torch.manual_seed (same seed, same noise as "
+                  "diffusers)")
       ->capture_default_str();
-  sub->add_option("--steps", r.steps, "Denoising steps (default: the model's)");
+  auto* steps = sub->add_option("--steps", flags->steps, "Denoising steps (default: the model's)");
   sub->add_option("--sampler", r.sampler, "unipc, euler or dpm++")->capture_default_str();
-  sub->add_option("--guidance-scale,-g", r.guidance_scale,
-                  "Classifier-free guidance (<= 1 disables)");
-  sub->add_option("--guidance-scale-2", r.guidance_scale_2,
-                  "Guidance of the low-noise expert (A14B)");
-  sub->add_option("--shift", r.shift, "Timestep shift (default: the scheduler config's)");
+  auto* guidance = sub->add_option("--guidance-scale,-g", flags->guidance_scale,
+                                   "Classifier-free guidance, 0..100 (<= 1 disables)");
+  auto* guidance_2 = sub->add_option("--guidance-scale-2", flags->guidance_scale_2,
+                                     "Guidance of the low-noise expert (A14B)");
+  auto* shift =
+      sub->add_option("--shift", flags->shift, "Timestep shift (default: the scheduler config's)");
   sub->add_option("--model,-m", flags->engine.model_dir,
                   "A diffusers-layout Wan folder (default: bundled demo)");
   sub->add_option("--output,-o", r.output,
@@ -77,8 +91,17 @@ void add_generate(CLI::App& app) {
                 "Validate and print the resolved plan as JSON (size, frames, fps, steps, memory)");
   sub->add_option("--dump-latents", r.dump_latents_dir,
                   "Write every step's latent and prediction as safetensors into this folder");
-  sub->callback([flags]() {
+  sub->callback([=]() {
     auto& request = flags->request;
+    copy_if_given(width, flags->width, request.width);
+    copy_if_given(height, flags->height, request.height);
+    copy_if_given(frames, flags->frames, request.frames);
+    copy_if_given(fps, flags->fps, request.fps);
+    copy_if_given(steps, flags->steps, request.steps);
+    copy_if_given(guidance, flags->guidance_scale, request.guidance_scale);
+    copy_if_given(guidance_2, flags->guidance_scale_2, request.guidance_scale_2);
+    copy_if_given(shift, flags->shift, request.shift);
+    request.seed = parse_seed(flags->seed);
     if (!flags->image.empty()) request.image = flags->image;
     if (flags->engine.model_dir.empty()) flags->engine.model_dir = default_model_dir();
     const auto printer = make_progress_printer(parse_progress_mode(flags->progress, flags->quiet));

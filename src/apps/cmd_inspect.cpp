@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "apps/commands.h"
+#include "engine/folder_check.h"
+#include "io/regular_file.h"
 #include "io/safetensors.h"
 #include "models/clip/config.h"
 #include "models/model_folder.h"
@@ -104,29 +106,51 @@ void print_config_summary(const models::ModelFolder& folder, const models::Compo
   (void)folder;
 }
 
+// Lists what it can, component by component, then validates what it printed (configs, the
+// components against each other, every checkpoint against its config, shards inside the folder):
+// each problem is a line of the listing, and the command fails with exit 3 naming the first.
 void inspect_folder(const fs::path& path, bool list_tensors) {
   const auto folder = models::ModelFolder::open(path);
-  fmt::print("{}: {} ({})\n", path.string(), folder.pipeline_class(),
-             models::detect_variant(folder).name);
+  std::string variant;
+  try {
+    variant = models::detect_variant(folder).name;
+  } catch (const Error& e) {
+    variant = "unknown";
+  }
+  fmt::print("{}: {} ({})\n", path.string(), folder.pipeline_class(), variant);
   Totals all;
+  std::vector<std::string> problems;
   for (const auto& c : folder.components()) {
     fmt::print("  {} [{} {}]\n", c.name, c.library, c.class_name);
-    print_config_summary(folder, c);
-    if (!fs::is_directory(c.dir)) {
-      fmt::print("    (folder missing)\n");
-      continue;
+    try {
+      print_config_summary(folder, c);
+      if (!fs::is_directory(c.dir)) {
+        fmt::print("    (folder missing)\n");
+        continue;
+      }
+      bool has_safetensors = false;
+      for (const auto& item : fs::directory_iterator(c.dir))
+        if (item.path().string().ends_with(".safetensors") ||
+            item.path().string().ends_with(".safetensors.index.json"))
+          has_safetensors = true;
+      if (!has_safetensors) continue;
+      const auto totals = print_store(io::WeightStore::open_folder(c.dir), list_tensors, "    ");
+      all.params += totals.params;
+      all.bytes += totals.bytes;
+    } catch (const Error& e) {
+      fmt::print("    problem: {}\n", e.what());
     }
-    bool has_safetensors = false;
-    for (const auto& item : fs::directory_iterator(c.dir))
-      if (item.path().string().ends_with(".safetensors") ||
-          item.path().string().ends_with(".safetensors.index.json"))
-        has_safetensors = true;
-    if (!has_safetensors) continue;
-    const auto totals = print_store(io::WeightStore::open_folder(c.dir), list_tensors, "    ");
-    all.params += totals.params;
-    all.bytes += totals.bytes;
   }
   fmt::print("total: {} parameters, {}\n", all.params, human_bytes(all.bytes));
+  for (const auto& problem : engine::check_model_folder(folder)) problems.push_back(problem);
+  if (problems.empty()) {
+    fmt::print("checked: every config valid, components compatible, checkpoints match\n");
+    return;
+  }
+  for (const auto& problem : problems) fmt::print("problem: {}\n", problem);
+  std::fflush(stdout);
+  fail(ErrorCategory::kBadInput, "{} is not a usable model ({} problem{}; first: {})",
+       path.string(), problems.size(), problems.size() == 1 ? "" : "s", problems.front());
 }
 
 }  // namespace
@@ -141,12 +165,15 @@ void add_inspect(CLI::App& app) {
                 "List every tensor (default for a single file)");
   sub->callback([path, list_tensors]() {
     const fs::path p(*path);
-    if (fs::is_directory(p) && fs::is_regular_file(p / "model_index.json")) {
+    // path_kind never throws (fs::is_directory does, on a symlink loop).
+    const auto kind = io::path_kind(p);
+    if (kind == io::PathKind::kFolder &&
+        io::path_kind(p / "model_index.json") != io::PathKind::kMissing) {
       inspect_folder(p, *list_tensors);
-    } else if (fs::is_directory(p)) {
+    } else if (kind == io::PathKind::kFolder) {
       print_store(io::WeightStore::open_folder(p), true, "");
     } else {
-      RAYVID_CHECK(fs::exists(p), BadInput, "{}: no such file or folder", p.string());
+      io::require_regular_file(p, "file to inspect");
       const auto store = io::WeightStore::open_file(p);  // validate before printing anything
       fmt::print("{}\n", p.string());
       print_store(store, true, "");

@@ -6,18 +6,128 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <ctime>
 
 #include "core/check.h"
 #include "core/memory.h"
 #include "io/image.h"
 #include "io/safetensors.h"
+#include "models/clip/config.h"
+#include "models/umt5/config.h"
+#include "models/umt5/utf8.h"
+#include "models/wan_dit/config.h"
+#include "models/wan_vae/config.h"
 
-namespace rayvid::engine {
+namespace rayvid {
+
+uint64_t parse_seed(const std::string& text) {
+  // Decimal only, as Python's int() of a command-line string; the range is torch's.
+  const bool negative = !text.empty() && text[0] == '-';
+  const char* first = text.data() + (negative || (!text.empty() && text[0] == '+') ? 1 : 0);
+  const char* last = text.data() + text.size();
+  uint64_t magnitude = 0;
+  const auto [end, ec] = std::from_chars(first, last, magnitude);
+  RAYVID_CHECK(first != last && end == last && ec == std::errc(), BadArgument,
+               "--seed '{}' is not an integer within -9223372036854775808..18446744073709551615 "
+               "(the range torch.manual_seed accepts)",
+               text);
+  if (!negative) return magnitude;
+  RAYVID_CHECK(magnitude <= (uint64_t{1} << 63), BadArgument,
+               "--seed {} is below -9223372036854775808, the smallest seed torch.manual_seed "
+               "accepts",
+               text);
+  return ~magnitude + 1;  // two's complement, as torch reinterprets a negative int64
+}
+
+namespace engine {
 namespace fs = std::filesystem;
+namespace {
+
+// The tokenizer's validating decoder, so the rules and offsets are the same; a prompt is an
+// argument, so its error is kBadArgument (exit 2), not a bad file.
+void require_utf8(const std::string& text, const char* flag) {
+  try {
+    models::umt5::decode_utf8(text);
+  } catch (const Error& e) {
+    fail(ErrorCategory::kBadArgument, "{}: {}", flag, e.what());
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Every component's config, parsed and validated (file and field named in each error), and the
+// components checked against each other, before anything reads a field: a zero patch size or a
+// transformer of another family must stop here with the file named, not crash or fail deep inside
+// a forward pass.
+struct ValidatedConfigs {
+  models::wan_dit::WanDiTConfig dit;
+  models::wan_vae::WanVAEConfig vae;
+  models::umt5::UMT5Config text;
+  std::optional<models::clip::CLIPVisionConfig> image;
+};
+
+ValidatedConfigs validate_components(const models::ModelFolder& folder) {
+  ValidatedConfigs c;
+  const auto& transformer = folder.require("transformer");
+  const std::string dit_file = (transformer.dir / "config.json").string();
+  c.dit = models::wan_dit::WanDiTConfig::load(transformer.dir);
+  const std::string vae_file = (folder.require("vae").dir / "config.json").string();
+  c.vae = models::wan_vae::WanVAEConfig::from_json(io::JsonFile::load(vae_file));
+  const std::string text_file = (folder.require("text_encoder").dir / "config.json").string();
+  c.text = models::umt5::UMT5Config::load(folder.require("text_encoder").dir);
+  if (const auto* image = folder.find("image_encoder")) {
+    c.image = models::clip::CLIPVisionConfig::load(image->dir);
+    models::clip::CLIPImageProcessorConfig::load(folder.require("image_processor").dir);
+  }
+
+  const auto& dit = c.dit;
+  RAYVID_CHECK(dit.patch_size[0] == 1 && dit.patch_size[1] == dit.patch_size[2], Unsupported,
+               "{}: patch_size [{}, {}, {}] is not supported; rayvid runs Wan's [1, s, s] patches",
+               dit_file, dit.patch_size[0], dit.patch_size[1], dit.patch_size[2]);
+  const int64_t z = c.vae.z_dim;
+  RAYVID_CHECK(dit.out_channels == z, BadInput,
+               "{}: out_channels {} does not fit {} (z_dim {}): the transformer and the VAE are "
+               "from different Wan families; use one model folder's components together",
+               dit_file, dit.out_channels, vae_file, z);
+  RAYVID_CHECK(dit.in_channels == z || dit.in_channels == 2 * z + 4, BadInput,
+               "{}: in_channels {} does not fit {} (z_dim {}: expected {} for text-to-video or {} "
+               "for Wan2.1 image-to-video); use one model folder's components together",
+               dit_file, dit.in_channels, vae_file, z, z, 2 * z + 4);
+  RAYVID_CHECK(dit.text_dim == c.text.d_model, BadInput,
+               "{}: text_dim {} does not fit {} (d_model {}); use one model folder's components "
+               "together",
+               dit_file, dit.text_dim, text_file, c.text.d_model);
+  RAYVID_CHECK(dit.image_dim.has_value() == c.image.has_value(), BadInput,
+               "{}: image_dim is {} but the folder {} an image_encoder; use one model folder's "
+               "components together",
+               dit_file, dit.image_dim ? std::to_string(*dit.image_dim) : "null",
+               c.image ? "has" : "has no");
+  if (c.image) {
+    RAYVID_CHECK(*dit.image_dim == c.image->hidden_size, BadInput,
+                 "{}: image_dim {} does not fit image_encoder/config.json (hidden_size {})",
+                 dit_file, *dit.image_dim, c.image->hidden_size);
+  }
+  if (const auto* second = folder.find("transformer_2")) {
+    const auto dit2 = models::wan_dit::WanDiTConfig::load(second->dir);
+    RAYVID_CHECK(dit2.in_channels == dit.in_channels && dit2.out_channels == dit.out_channels &&
+                     dit2.text_dim == dit.text_dim && dit2.patch_size == dit.patch_size,
+                 BadInput,
+                 "{}: the second expert's channels, text_dim or patch_size differ from the first "
+                 "expert's ({}); both experts must come from one model",
+                 (second->dir / "config.json").string(), dit_file);
+  }
+  return c;
+}
+
+}  // namespace
 
 ModelPlan describe_model(const models::ModelFolder& folder) {
   ModelPlan p;
+  const ValidatedConfigs configs = validate_components(folder);
   const auto guess = models::detect_variant(folder);
   p.variant = guess.name;
   p.family = guess.family;
@@ -30,8 +140,13 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
   const auto& index = folder.index();
   p.expand_timesteps = index.get_or<bool>("expand_timesteps", false);
   p.boundary_ratio = index.get_or<double>("boundary_ratio", 0.0);
-  p.has_image_encoder = folder.find("image_encoder") != nullptr;
+  p.has_image_encoder = configs.image.has_value();
   p.two_experts = folder.find("transformer_2") != nullptr;
+  RAYVID_CHECK(!index.has("boundary_ratio") || (p.boundary_ratio > 0 && p.boundary_ratio < 1),
+               BadInput,
+               "{}: boundary_ratio {} must be within 0 < ratio < 1 (the fraction of the "
+               "timesteps where the low-noise expert takes over; Wan2.2 A14B: 0.875 / 0.9)",
+               index.label(), p.boundary_ratio);
   RAYVID_CHECK(!p.two_experts || p.boundary_ratio > 0, BadInput,
                "{}: two transformers but no boundary_ratio in model_index.json",
                folder.path().string());
@@ -40,18 +155,12 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
   p.requires_image = i2v;
   p.presets = p.expand_timesteps ? pipeline::preset_family_ti2v() : pipeline::preset_family_wan21();
 
-  const auto dit = folder.component_config("transformer");
-  p.dit_dim =
-      dit.require<int64_t>("num_attention_heads") * dit.require<int64_t>("attention_head_dim");
-  p.dit_ffn = dit.require<int64_t>("ffn_dim");
-  p.dit_layers = dit.require<int64_t>("num_layers");
-  const auto vae = folder.component_config("vae");
-  p.vae_decoder_channels =
-      vae.get_or<int64_t>("decoder_base_dim", vae.get_or<int64_t>("base_dim", 96));
-  const int64_t vae_stride =
-      vae.get_or<int64_t>("scale_factor_spatial", p.expand_timesteps ? 16 : 8);
-  const auto patch = dit.get_or<std::vector<int64_t>>("patch_size", {1, 2, 2});
-  p.presets.spatial_multiple = static_cast<int>(vae_stride * patch.at(1));
+  p.dit_dim = configs.dit.dim;
+  p.dit_ffn = configs.dit.ffn_dim;
+  p.dit_layers = configs.dit.num_layers;
+  p.vae_decoder_channels = configs.vae.decoder_base_dim;
+  p.presets.spatial_multiple =
+      static_cast<int>(configs.vae.scale_factor_spatial * configs.dit.patch_size[1]);
   p.scheduler = sampling::SchedulerConfig::from_json(folder.component_config("scheduler"));
 
   // Defaults from the reference generate.py (wan-family.md 1.2).
@@ -64,9 +173,13 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
     p.default_guidance = p.default_guidance_2 = 5.0;
   }
   for (const auto& c : folder.components()) {
-    if (!fs::is_directory(c.dir)) continue;
-    for (const auto& item : fs::directory_iterator(c.dir))
-      if (item.path().extension() == ".safetensors") p.weight_bytes += fs::file_size(item.path());
+    std::error_code ec;
+    if (!fs::is_directory(c.dir, ec)) continue;
+    for (const auto& item : fs::directory_iterator(c.dir, ec)) {
+      if (item.path().extension() != ".safetensors") continue;
+      const auto bytes = fs::file_size(item.path(), ec);  // checked by ModelFolder::open
+      if (!ec) p.weight_bytes += bytes;
+    }
   }
   return p;
 }
@@ -115,43 +228,79 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                          const LoadOptions& load, bool weights_loaded) {
   RequestPlan plan;
   RAYVID_CHECK(!request.prompt.empty(), BadArgument, "--prompt is required and must not be empty");
+  require_utf8(request.prompt, "--prompt");
+  require_utf8(request.negative_prompt, "--negative-prompt");
   if (request.image) {
     RAYVID_CHECK(model.accepts_image, Unsupported,
                  "this model ({}) is text-to-video only; drop --image or use an image-to-video "
                  "model (Wan2.1 I2V, Wan2.2 TI2V-5B or I2V-A14B)",
                  model.variant);
-    RAYVID_CHECK(fs::is_regular_file(*request.image), BadInput, "--image {}: file not found",
-                 *request.image);
-    io::read_image(*request.image);  // decoding is cheap: an unreadable image fails before loading
+    std::error_code image_ec;  // the non-throwing overloads: a symlink loop is a bad input too
+    RAYVID_CHECK(fs::is_regular_file(*request.image, image_ec), BadInput, "--image {}: {}",
+                 *request.image,
+                 fs::is_directory(*request.image, image_ec)
+                     ? "is a folder, not an image file; pass the path of a PNG, JPEG, WebP or BMP"
+                     : "file not found");
+    // Header first, then decoding (read_image refuses oversized images before allocating them):
+    // an unreadable image fails here, before the model loads.
+    io::read_image(*request.image);
     plan.image = *request.image;
   } else {
     RAYVID_CHECK(!model.requires_image, BadArgument,
                  "this model ({}) is image-to-video: pass --image PATH", model.variant);
   }
-  for (const auto& ref : request.reference_images)
-    RAYVID_CHECK(fs::is_regular_file(ref), BadInput, "--reference {}: file not found", ref);
+  for (const auto& ref : request.reference_images) {
+    std::error_code ref_ec;
+    RAYVID_CHECK(fs::is_regular_file(ref, ref_ec), BadInput, "--reference {}: {}", ref,
+                 fs::is_directory(ref, ref_ec) ? "is a folder, not an image file; pass an image"
+                                               : "file not found");
+  }
 
   plan.shape =
       pipeline::resolve_preset(model.presets, request.size, request.resolution, request.duration);
-  if (request.width > 0) plan.shape.width = request.width;
-  if (request.height > 0) plan.shape.height = request.height;
-  if (request.frames > 0) plan.shape.frames = request.frames;
-  if (request.fps > 0) plan.shape.fps = request.fps;
-  RAYVID_CHECK(request.width >= 0 && request.height >= 0 && request.frames >= 0 && request.fps >= 0,
-               BadArgument, "--width/--height/--frames/--fps must be positive");
+  // An override that is given is used or refused, never swapped for a default.
+  auto override_of = [](const std::optional<int>& value, const char* flag, int& target) {
+    if (!value) return;
+    RAYVID_CHECK(*value > 0, BadArgument,
+                 "{} {} must be a positive integer (omit it for the "
+                 "preset's value)",
+                 flag, *value);
+    target = *value;
+  };
+  override_of(request.width, "--width", plan.shape.width);
+  override_of(request.height, "--height", plan.shape.height);
+  override_of(request.frames, "--frames", plan.shape.frames);
+  override_of(request.fps, "--fps", plan.shape.fps);
   pipeline::validate_shape(model.presets, plan.shape);
 
-  plan.steps = request.steps > 0 ? request.steps : model.default_steps;
-  RAYVID_CHECK(request.steps >= 0 && plan.steps <= 1000, BadArgument,
-               "--steps {} must be within 1..1000", request.steps);
-  plan.guidance_scale =
-      request.guidance_scale >= 0 ? request.guidance_scale : model.default_guidance;
+  plan.steps = request.steps.value_or(model.default_steps);
+  RAYVID_CHECK(plan.steps >= 1 && plan.steps <= 1000, BadArgument,
+               "--steps {} must be within 1..1000", plan.steps);
+  // Guidance beyond ~100 overflows the extrapolation into infinities (a black video); real use
+  // is 1..20. <= 1 disables guidance, as in diffusers.
+  auto guidance_of = [](double value, const char* flag) {
+    RAYVID_CHECK(std::isfinite(value) && value >= 0 && value <= kMaxGuidance, BadArgument,
+                 "{} {} must be a number within 0..{} (<= 1 disables guidance; Wan uses 3-6)", flag,
+                 value, kMaxGuidance);
+    return value;
+  };
+  plan.guidance_scale = request.guidance_scale
+                            ? guidance_of(*request.guidance_scale, "--guidance-scale")
+                            : model.default_guidance;
   plan.guidance_scale_2 =
-      request.guidance_scale_2 >= 0
-          ? request.guidance_scale_2
-          : (request.guidance_scale >= 0 ? plan.guidance_scale : model.default_guidance_2);
+      request.guidance_scale_2
+          ? guidance_of(*request.guidance_scale_2, "--guidance-scale-2")
+          : (request.guidance_scale ? plan.guidance_scale : model.default_guidance_2);
   plan.guided = plan.guidance_scale > 1;
-  RAYVID_CHECK(request.shift >= 0, BadArgument, "--shift {} must be positive", request.shift);
+  if (request.shift) {
+    RAYVID_CHECK(std::isfinite(*request.shift) && *request.shift > 0 &&
+                     *request.shift <= sampling::kMaxShift,
+                 BadArgument,
+                 "--shift {} must be a number within 0 < shift <= {} (Wan uses 3-12; omit it for "
+                 "the scheduler config's {})",
+                 *request.shift, sampling::kMaxShift, model.scheduler.shift);
+  }
+  plan.shift = request.shift.value_or(model.scheduler.shift);
   bool known_sampler = false;
   for (const auto& s : sampling::sampler_names()) known_sampler |= s == request.sampler;
   RAYVID_CHECK(known_sampler, BadArgument, "--sampler '{}' is unknown; use unipc, euler or dpm++",
@@ -180,4 +329,5 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
   return plan;
 }
 
-}  // namespace rayvid::engine
+}  // namespace engine
+}  // namespace rayvid

@@ -38,11 +38,16 @@ struct ModelPlan {
 
 ModelPlan describe_model(const models::ModelFolder& folder);
 
+// Guidance above this overflows the extrapolation (uncond + g * (cond - uncond)) toward
+// infinities in bf16/fp32 and gives black frames; real use is 1..20.
+inline constexpr double kMaxGuidance = 100.0;
+
 struct RequestPlan {
   pipeline::VideoShape shape;
   int steps = 0;
   bool guided = false;
   double guidance_scale = 0, guidance_scale_2 = 0;
+  double shift = 0;  // what the sampler runs with: the request's, else the scheduler config's
   std::optional<std::filesystem::path> image;
   std::filesystem::path output;
   double estimated_peak_bytes = 0;

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -55,8 +56,34 @@ class WanEngine : public Engine {
 
   std::string variant() const override { return plan_.variant; }
 
+  // Every LibTorch error becomes a rayvid::Error here, at the engine boundary: out of memory on any
+  // device is kOutOfMemory with the fix, anything else kInternal naming the failing op.
   GenerateResult generate(const GenerateRequest& request,
                           const ProgressCallback& progress) override {
+    try {
+      return run(request, progress);
+    } catch (const c10::Error& e) {
+      translate_torch_error(e);
+    } catch (const std::bad_alloc&) {
+      fail(ErrorCategory::kOutOfMemory, "out of memory during generation: {}", kMemoryFix);
+    }
+  }
+
+ private:
+  static constexpr const char* kMemoryFix =
+      "choose a lower --resolution or a shorter --duration, or --dtype bf16";
+
+  [[noreturn]] static void translate_torch_error(const c10::Error& e) {
+    std::string message = e.what_without_backtrace();
+    message = message.substr(0, message.find('\n'));  // the first line names the op
+    const bool oom = dynamic_cast<const c10::OutOfMemoryError*>(&e) != nullptr ||
+                     message.find("out of memory") != std::string::npos ||
+                     message.find("not enough memory") != std::string::npos;
+    if (oom) fail(ErrorCategory::kOutOfMemory, "{}: {}", message, kMemoryFix);
+    fail(ErrorCategory::kInternal, "LibTorch: {}", message);
+  }
+
+  GenerateResult run(const GenerateRequest& request, const ProgressCallback& progress) {
     c10::InferenceMode guard;
     Stopwatch total;
     reset_device_peak(load_.device);  // per request on CUDA; RSS can only be a process peak
@@ -64,6 +91,9 @@ class WanEngine : public Engine {
     const engine::RequestPlan plan = engine::plan_request(plan_, request, load_, loaded_);
     const fs::path output = plan.output;
     if (request.dry_run) return planned_result(plan);
+    // Both output files exist (empty, as temporaries) before any heavy work: an unwritable
+    // --output fails now, and Ctrl-C removes them (io/temp_files.h).
+    io::OutputSet outputs({output, engine::sidecar_path(output)});
     if (!loaded_) {
       if (progress) progress(Progress{"load", 0, 0, 0, 0, total.seconds()});
       Stopwatch watch;
@@ -137,11 +167,11 @@ class WanEngine : public Engine {
     }
 
     // 3. Noise: ATen's CPU generator draws what torch.Generator("cpu").manual_seed(seed) draws.
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(request.seed));
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(request.seed);
     const at::Tensor noise = at::randn({1, z, T, h, w}, generator, at::kFloat);  // [1, z, T, h, w]
 
     // 4. Denoise.
-    auto scheduler = sampling::make_scheduler(request.sampler, plan_.scheduler, request.shift);
+    auto scheduler = sampling::make_scheduler(request.sampler, plan_.scheduler, plan.shift);
     scheduler->set_timesteps(plan.steps);
     const auto dev = load_.device;
     auto repeat_batch = [&](const at::Tensor& t) { return plan.guided ? at::cat({t, t}) : t; };
@@ -170,6 +200,13 @@ class WanEngine : public Engine {
     report("denoise", 0, steps);
     const at::Tensor latents = pipeline::denoise(
         setup, *scheduler, [&](int i, double t, const at::Tensor& lat, const at::Tensor& pred) {
+          // One reduction per step: a NaN or infinity never recovers, so stop at the step where
+          // it appears instead of encoding a black video and reporting success.
+          RAYVID_CHECK(at::isfinite(lat).all().item<bool>(), BadInput,
+                       "denoising step {}/{} produced NaN or infinite values; likely a "
+                       "checkpoint with NaN/inf weights (re-download it) or an fp16 overflow "
+                       "(try --dtype bf16 or fp32)",
+                       i + 1, plan.steps);
           synchronize(dev);  // so a step's time on CUDA is its work, not its launches
           result.step_seconds.push_back(step_watch.seconds());
           step_watch.reset();
@@ -202,19 +239,19 @@ class WanEngine : public Engine {
     mp4.fps = plan.shape.fps;
     mp4.metadata["comment"] = engine::provenance_json(request, plan, result).dump();
     mp4.metadata["title"] = request.prompt.substr(0, 200);
-    io::write_mp4(output, frames, mp4);
+    io::write_mp4_file(outputs.temp_path(0), frames, mp4);
     result.timings.mux = stage.seconds();
     result.timings.total = total.seconds();
     nlohmann::json sidecar = engine::provenance_json(request, plan, result);
     if (request.analyze) {
       report("analyze");
-      sidecar["analysis"] = engine::analysis_summary(output, plan.image);
+      sidecar["analysis"] = engine::analysis_summary(outputs.temp_path(0), plan.image);
     }
-    io::write_file_atomic(result.sidecar_path, sidecar.dump(2) + "\n");
+    io::write_file_contents(outputs.temp_path(1), sidecar.dump(2) + "\n");
+    outputs.commit();  // both land, or neither
     return result;
   }
 
- private:
   GenerateResult planned_result(const engine::RequestPlan& plan) const {
     GenerateResult result;
     result.variant = plan_.variant;
@@ -225,6 +262,7 @@ class WanEngine : public Engine {
     result.steps = plan.steps;
     result.guidance_scale = plan.guidance_scale;
     result.guidance_scale_2 = plan.guidance_scale_2;
+    result.shift = plan.shift;
     result.video_path = plan.output.string();
     result.sidecar_path = engine::sidecar_path(plan.output).string();
     result.estimated_peak_bytes = plan.estimated_peak_bytes;

@@ -4,15 +4,23 @@
 #pragma once
 
 #include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <nlohmann/json.hpp>
+#include <type_traits>
+#include <vector>
 
 #include "core/check.h"
 
 namespace rayvid::io {
 
 std::string json_type_name(const nlohmann::json& value);
+
+template <typename T>
+struct is_std_vector : std::false_type {};
+template <typename T, typename A>
+struct is_std_vector<std::vector<T, A>> : std::true_type {};
 
 class JsonFile {
  public:
@@ -45,13 +53,29 @@ class JsonFile {
   template <typename T>
   T convert(const std::string& key, const nlohmann::json& value) const {
     try {
-      if constexpr (std::is_same_v<T, bool>) {
+      if constexpr (is_std_vector<T>::value) {
+        RAYVID_CHECK(value.is_array(), BadInput, "{}: field '{}' should be a list, got {}", label_,
+                     key, json_type_name(value));
+        T out;
+        for (const auto& item : value) out.push_back(convert<typename T::value_type>(key, item));
+        return out;
+      } else if constexpr (std::is_same_v<T, bool>) {
         RAYVID_CHECK(value.is_boolean(), BadInput, "{}: field '{}' should be a boolean, got {}",
                      label_, key, json_type_name(value));
       } else if constexpr (std::is_integral_v<T>) {
         RAYVID_CHECK(value.is_number_integer(), BadInput,
                      "{}: field '{}' should be an integer, got {}", label_, key,
                      json_type_name(value));
+        // nlohmann narrows silently (1e12 into an int wraps): check the range first.
+        const bool fits =
+            value.is_number_unsigned()
+                ? value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                : value.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                      (value.get<int64_t>() < 0 ||
+                       static_cast<uint64_t>(value.get<int64_t>()) <=
+                           static_cast<uint64_t>(std::numeric_limits<T>::max()));
+        RAYVID_CHECK(fits, BadInput, "{}: field '{}' is {}, out of range for this field", label_,
+                     key, value.dump());
       } else if constexpr (std::is_floating_point_v<T>) {
         RAYVID_CHECK(value.is_number(), BadInput, "{}: field '{}' should be a number, got {}",
                      label_, key, json_type_name(value));

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include "core/check.h"
 
@@ -81,6 +82,13 @@ at::Tensor WeightLoader::take(const std::string& name, const std::vector<int64_t
   }
   at::Tensor tensor = source_.load(it->second);
   if (tensor.is_meta()) return tensor;
+  // A weight stored as integers (say F32 bytes relabelled I32) would otherwise reach a matmul and
+  // fail there with a LibTorch stack trace; name it here instead.
+  if (at::isFloatingType(dtype) && !at::isFloatingType(tensor.scalar_type())) {
+    problems_.push_back(fmt::format("{} is stored as {}, but it is a floating-point weight", name,
+                                    c10::toString(tensor.scalar_type())));
+    return {};
+  }
   const auto target_dtype = at::isFloatingType(tensor.scalar_type()) ? dtype : tensor.scalar_type();
   // contiguous(): checkpoint tensors alias the file mapping; copying to the target dtype/device
   // happens here, once, so forward code never touches the mapping.
@@ -97,13 +105,16 @@ void WeightLoader::finish() const {
     }
   }
   if (problems.empty()) return;
-  const size_t shown = std::min<size_t>(problems.size(), 40);
+  // One line on stderr (the README's promise): the count and the first few; every problem goes
+  // to the debug log, which `rayvid --verbose` prints.
+  for (const auto& problem : problems) spdlog::debug("{}: {}", source_.label(), problem);
+  const size_t shown = std::min<size_t>(problems.size(), 3);
   std::vector<std::string> head(problems.begin(), problems.begin() + shown);
   fail(ErrorCategory::kBadInput,
-       "{}: checkpoint does not match the model config ({} problems):\n  {}{}\nCheck that the "
-       "folder's config.json belongs to these weights.",
-       source_.label(), problems.size(), fmt::join(head, "\n  "),
-       problems.size() > shown ? fmt::format("\n  ... and {} more", problems.size() - shown) : "");
+       "{}: checkpoint does not match the model config ({} problem{}: {}{}); check that the "
+       "folder's config.json belongs to these weights (rayvid --verbose lists every problem)",
+       source_.label(), problems.size(), problems.size() == 1 ? "" : "s", fmt::join(head, "; "),
+       problems.size() > shown ? fmt::format("; and {} more", problems.size() - shown) : "");
 }
 
 }  // namespace rayvid::models

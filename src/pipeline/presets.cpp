@@ -92,18 +92,22 @@ void validate_shape(const PresetFamily& family, const VideoShape& s) {
   const int m = family.spatial_multiple;
   RAYVID_CHECK(s.width > 0 && s.height > 0, BadArgument, "size {}x{} must be positive", s.width,
                s.height);
+  // The cap first, so the suggestions below are always sizes that would be accepted.
+  constexpr int kMaxSide = 4096;
+  RAYVID_CHECK(s.width <= kMaxSide && s.height <= kMaxSide, BadArgument,
+               "size {}x{} exceeds {} pixels a side; try {}x{} or a --resolution preset", s.width,
+               s.height, kMaxSide, std::min(s.width, kMaxSide / m * m),
+               std::min(s.height, kMaxSide / m * m));
   RAYVID_CHECK(s.width % m == 0 && s.height % m == 0, BadArgument,
                "size {}x{} is not a multiple of {} ({} models need it for the VAE and patches); "
                "try {}x{}",
                s.width, s.height, m, family.name, std::max(m, s.width / m * m),
                std::max(m, s.height / m * m));
-  RAYVID_CHECK(s.width <= 4096 && s.height <= 4096, BadArgument,
-               "size {}x{} exceeds 4096 pixels a side", s.width, s.height);
-  RAYVID_CHECK(s.frames >= 1 && (s.frames - 1) % family.temporal_stride == 0, BadArgument,
+  RAYVID_CHECK(s.frames >= 1 && s.frames <= 1001, BadArgument,
+               "--frames {} must be within 1..1001 (and 4n+1)", s.frames);
+  RAYVID_CHECK((s.frames - 1) % family.temporal_stride == 0, BadArgument,
                "--frames {} must be 4n+1 (1, 5, 9, ..., 81, 121) for the causal VAE; try {}",
-               s.frames,
-               std::max(1, (s.frames - 1) / family.temporal_stride * family.temporal_stride + 1));
-  RAYVID_CHECK(s.frames <= 1001, BadArgument, "--frames {} is more than 1001", s.frames);
+               s.frames, (s.frames - 1) / family.temporal_stride * family.temporal_stride + 1);
   RAYVID_CHECK(s.fps >= 1 && s.fps <= 120, BadArgument, "--fps {} must be within 1..120", s.fps);
 }
 

@@ -2,7 +2,9 @@
 #include "sampling/scheduler.h"
 
 #include <fmt/format.h>
+
 #include <fmt/ranges.h>
+#include <cmath>
 
 #include "core/check.h"
 #include "sampling/dpm_solver.h"
@@ -32,24 +34,38 @@ SchedulerConfig SchedulerConfig::from_json(const io::JsonFile& file) {
         file.get_or<std::string>("prediction_type", "flow_prediction") == "flow_prediction",
         Unsupported, "{}: rayvid's samplers expect prediction_type flow_prediction", file.label());
   }
+  // Options that would change diffusers' schedule and that rayvid does not implement: refused,
+  // never ignored.
+  for (const char* flag : {"thresholding", "use_karras_sigmas", "use_exponential_sigmas",
+                           "use_beta_sigmas", "rescale_betas_zero_snr"}) {
+    RAYVID_CHECK(!file.get_or<bool>(flag, false), Unsupported,
+                 "{}: {} = true is not supported (Wan folders set it false)", file.label(), flag);
+  }
+  RAYVID_CHECK(!file.has("shift_terminal"), Unsupported,
+               "{}: shift_terminal is not supported (Wan folders set it null)", file.label());
   RAYVID_CHECK(!file.get_or<bool>("use_dynamic_shifting", false), Unsupported,
                "{}: use_dynamic_shifting is not used by Wan models and not supported",
                file.label());
-  c.validate();
+  c.validate(file.label());
   return c;
 }
 
-void SchedulerConfig::validate() const {
-  RAYVID_CHECK(num_train_timesteps > 1, BadInput, "[SchedulerConfig] num_train_timesteps {} < 2",
+void SchedulerConfig::validate(const std::string& where) const {
+  RAYVID_CHECK(num_train_timesteps >= 2 && num_train_timesteps <= 100000, BadInput,
+               "{}: num_train_timesteps {} must be within 2..100000 (Wan: 1000)", where,
                num_train_timesteps);
-  RAYVID_CHECK(shift > 0, BadArgument, "[SchedulerConfig] shift {} must be positive", shift);
+  RAYVID_CHECK(std::isfinite(shift) && shift > 0 && shift <= kMaxShift, BadInput,
+               "{}: flow_shift {} must be within 0 < shift <= {} (Wan: 3-12)", where, shift,
+               kMaxShift);
   RAYVID_CHECK(solver_order >= 1 && solver_order <= 3, BadInput,
-               "[SchedulerConfig] solver_order {} must be 1, 2 or 3", solver_order);
+               "{}: solver_order {} must be 1, 2 or 3", where, solver_order);
   RAYVID_CHECK(solver_type == "bh1" || solver_type == "bh2", BadInput,
-               "[SchedulerConfig] solver_type '{}' must be bh1 or bh2", solver_type);
+               "{}: solver_type '{}' must be bh1 or bh2", where, solver_type);
   RAYVID_CHECK(final_sigmas_type == "zero" || final_sigmas_type == "sigma_min", BadInput,
-               "[SchedulerConfig] final_sigmas_type '{}' must be zero or sigma_min",
-               final_sigmas_type);
+               "{}: final_sigmas_type '{}' must be zero or sigma_min", where, final_sigmas_type);
+  for (int step : disable_corrector)
+    RAYVID_CHECK(step >= 0 && step <= 100000, BadInput,
+                 "{}: disable_corrector entry {} must be a step index (0 or more)", where, step);
 }
 
 std::vector<std::string> sampler_names() { return {"unipc", "euler", "dpm++"}; }

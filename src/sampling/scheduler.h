@@ -13,6 +13,10 @@
 
 namespace rayvid::sampling {
 
+// A shift this large already maps every sigma to ~1 (no denoising at all); infinity gives NaN
+// sigmas. Wan uses 3..12.
+inline constexpr double kMaxShift = 100.0;
+
 // scheduler/scheduler_config.json of a diffusers Wan folder, plus rayvid's overrides.
 struct SchedulerConfig {
   std::string class_name = "UniPCMultistepScheduler";  // as saved by diffusers
@@ -25,7 +29,8 @@ struct SchedulerConfig {
   std::string final_sigmas_type = "zero";  // "zero" or "sigma_min"
 
   static SchedulerConfig from_json(const io::JsonFile& file);
-  void validate() const;
+  // `where` names the source in errors: the config file, or "[SchedulerConfig]".
+  void validate(const std::string& where = "[SchedulerConfig]") const;
 };
 
 class Scheduler {

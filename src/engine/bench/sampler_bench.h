@@ -52,7 +52,7 @@ SamplerRecord make_record(const SamplerCase& which, const GenerateResult& result
 
 struct SamplerBenchMeta {
   std::string model_dir, variant, device, prompt;
-  int64_t seed = 0;
+  uint64_t seed = 0;
   int width = 0, height = 0, frames = 0;
   SamplerCase reference;
 };

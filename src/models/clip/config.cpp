@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 
 #include "core/check.h"
+#include "models/config_limits.h"
+
+#include <tuple>
 
 namespace rayvid::models::clip {
 namespace {
@@ -76,7 +79,7 @@ CLIPVisionConfig CLIPVisionConfig::from_json(const io::JsonFile& file) {
       if (a == "CLIPVisionModel") c.has_projection = false;
     }
   }
-  c.validate();
+  c.validate(json.label());
   return c;
 }
 
@@ -86,27 +89,27 @@ CLIPVisionConfig CLIPVisionConfig::load(const std::filesystem::path& component_d
 
 CLIPVisionConfig CLIPVisionConfig::vit_h_14() { return CLIPVisionConfig{}; }
 
-void CLIPVisionConfig::validate() const {
-  for (auto [v, name] : {std::pair{hidden_size, "hidden_size"},
-                         {intermediate_size, "intermediate_size"},
-                         {num_hidden_layers, "num_hidden_layers"},
-                         {num_attention_heads, "num_attention_heads"},
-                         {num_channels, "num_channels"},
-                         {image_size, "image_size"},
-                         {patch_size, "patch_size"},
-                         {projection_dim, "projection_dim"}}) {
-    RAYVID_CHECK(v > 0, BadInput, "[CLIPVisionConfig] {} must be positive, got {}", name, v);
+void CLIPVisionConfig::validate(const std::string& where) const {
+  for (auto [v, name, max] : {std::tuple{hidden_size, "hidden_size", kMaxConfigWidth},
+                              {intermediate_size, "intermediate_size", kMaxConfigWidth},
+                              {num_hidden_layers, "num_hidden_layers", kMaxConfigLayers},
+                              {num_attention_heads, "num_attention_heads", kMaxConfigHeads},
+                              {num_channels, "num_channels", int64_t{16}},
+                              {image_size, "image_size", int64_t{8192}},
+                              {patch_size, "patch_size", int64_t{1024}},
+                              {projection_dim, "projection_dim", kMaxConfigWidth}}) {
+    check_size(where, name, v, max);
   }
   RAYVID_CHECK(hidden_size % num_attention_heads == 0, BadInput,
-               "[CLIPVisionConfig] hidden_size {} is not divisible by num_attention_heads {}",
-               hidden_size, num_attention_heads);
+               "{}: hidden_size {} is not divisible by num_attention_heads {}", where, hidden_size,
+               num_attention_heads);
   RAYVID_CHECK(image_size % patch_size == 0, BadInput,
-               "[CLIPVisionConfig] image_size {} is not a multiple of patch_size {}", image_size,
+               "{}: image_size {} is not a multiple of patch_size {}", where, image_size,
                patch_size);
   RAYVID_CHECK(num_hidden_layers >= 2, BadInput,
-               "[CLIPVisionConfig] num_hidden_layers {} < 2: Wan takes the penultimate layer's "
-               "hidden state",
-               num_hidden_layers);
+               "{}: num_hidden_layers {} < 2: Wan takes the penultimate layer's hidden state",
+               where, num_hidden_layers);
+  check_positive_real(where, "layer_norm_eps", layer_norm_eps, 1.0);
 }
 
 std::string CLIPVisionConfig::summary() const {
@@ -129,6 +132,8 @@ CLIPImageProcessorConfig CLIPImageProcessorConfig::from_json(const io::JsonFile&
     c.resize_width = s.shortest_edge ? 0 : s.width;
   }
   const int64_t resample = json.get_or<int64_t>("resample", 3);
+  RAYVID_CHECK(resample >= 0 && resample <= 5, BadInput,
+               "{}: resample {} is not a PIL filter (0..5)", json.label(), resample);
   RAYVID_CHECK(resample == 2 || resample == 3, Unsupported,
                "{}: resample {} is not supported; rayvid implements PIL's bilinear (2) and "
                "bicubic (3)",
@@ -147,7 +152,7 @@ CLIPImageProcessorConfig CLIPImageProcessorConfig::from_json(const io::JsonFile&
   c.image_std = read_triplet(json, "image_std", c.image_std);
   RAYVID_CHECK(!json.has("do_pad") || !json.get_or<bool>("do_pad", false), Unsupported,
                "{}: do_pad is not supported", json.label());
-  c.validate();
+  c.validate(json.label());
   return c;
 }
 
@@ -156,18 +161,24 @@ CLIPImageProcessorConfig CLIPImageProcessorConfig::load(
   return from_json(io::JsonFile::load(component_dir / "preprocessor_config.json"));
 }
 
-void CLIPImageProcessorConfig::validate() const {
+void CLIPImageProcessorConfig::validate(const std::string& where) const {
   if (do_resize) {
     RAYVID_CHECK(shortest_edge > 0 || (resize_height > 0 && resize_width > 0), BadInput,
-                 "[CLIPImageProcessor] size must give shortest_edge or height and width");
+                 "{}: size must give shortest_edge or height and width", where);
   }
+  for (int64_t side : {shortest_edge, resize_height, resize_width, crop_height, crop_width})
+    RAYVID_CHECK(side >= 0 && side <= 8192, BadInput,
+                 "{}: size and crop_size entries must be within 1..8192, got {}", where, side);
   if (do_center_crop) {
     RAYVID_CHECK(crop_height > 0 && crop_width > 0, BadInput,
-                 "[CLIPImageProcessor] crop_size must give a positive height and width");
+                 "{}: crop_size must give a positive height and width", where);
   }
-  for (double s : image_std) {
-    RAYVID_CHECK(s != 0.0, BadInput, "[CLIPImageProcessor] image_std must not contain 0");
-  }
+  check_positive_real(where, "rescale_factor", rescale_factor, 1.0);
+  for (double m : image_mean)
+    RAYVID_CHECK(std::isfinite(m) && std::abs(m) <= 1000, BadInput,
+                 "{}: image_mean entries must be finite numbers within -1000..1000, got {}", where,
+                 m);
+  for (double s : image_std) check_positive_real(where, "image_std", s, 1000);
 }
 
 std::string CLIPImageProcessorConfig::summary() const {

@@ -35,7 +35,7 @@ struct CLIPVisionConfig {
   static CLIPVisionConfig from_json(const io::JsonFile& json);
   static CLIPVisionConfig load(const std::filesystem::path& component_dir);
   static CLIPVisionConfig vit_h_14();  // laion/CLIP-ViT-H-14-laion2B-s32B-b79K, the Wan I2V one
-  void validate() const;
+  void validate(const std::string& where) const;  // `where`: the file, in errors
   std::string summary() const;
 };
 
@@ -59,7 +59,7 @@ struct CLIPImageProcessorConfig {
 
   static CLIPImageProcessorConfig from_json(const io::JsonFile& json);
   static CLIPImageProcessorConfig load(const std::filesystem::path& component_dir);
-  void validate() const;
+  void validate(const std::string& where) const;  // `where`: the file, in errors
   std::string summary() const;
 };
 

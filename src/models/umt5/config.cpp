@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/check.h"
+#include "models/config_limits.h"
 
 namespace rayvid::models::umt5 {
 
@@ -39,7 +40,7 @@ UMT5Config UMT5Config::from_json(const io::JsonFile& json) {
          "[gated-]gelu_new, [gated-]relu and [gated-]silu",
          json.label(), ffp);
   }
-  c.validate();
+  c.validate(json.label());
   return c;
 }
 
@@ -49,25 +50,32 @@ UMT5Config UMT5Config::load(const std::filesystem::path& component_dir) {
 
 UMT5Config UMT5Config::xxl() { return UMT5Config{}; }
 
-void UMT5Config::validate() const {
-  auto positive = [](int64_t v, const char* name) {
-    RAYVID_CHECK(v > 0, BadInput, "[UMT5Config] {} must be positive, got {}", name, v);
-  };
-  positive(vocab_size, "vocab_size");
-  positive(d_model, "d_model");
-  positive(d_kv, "d_kv");
-  positive(num_heads, "num_heads");
-  positive(d_ff, "d_ff");
-  positive(num_layers, "num_layers");
-  RAYVID_CHECK(relative_attention_num_buckets >= 4 && relative_attention_num_buckets % 2 == 0,
+void UMT5Config::validate(const std::string& where) const {
+  check_size(where, "vocab_size", vocab_size, kMaxConfigVocab);
+  check_size(where, "d_model", d_model, kMaxConfigWidth);
+  check_size(where, "d_kv", d_kv, kMaxConfigWidth);
+  check_size(where, "num_heads", num_heads, kMaxConfigHeads);
+  check_size(where, "d_ff", d_ff, kMaxConfigWidth);
+  check_size(where, "num_layers", num_layers, kMaxConfigLayers);
+  RAYVID_CHECK(relative_attention_num_buckets >= 4 && relative_attention_num_buckets <= 4096 &&
+                   relative_attention_num_buckets % 2 == 0,
                BadInput,
-               "[UMT5Config] relative_attention_num_buckets {} must be even and at least 4 (half "
-               "per direction, half of those exact)",
-               relative_attention_num_buckets);
-  RAYVID_CHECK(relative_attention_max_distance > relative_attention_num_buckets / 4, BadInput,
-               "[UMT5Config] relative_attention_max_distance {} must exceed the exact range {}",
-               relative_attention_max_distance, relative_attention_num_buckets / 4);
-  RAYVID_CHECK(layer_norm_epsilon > 0, BadInput, "[UMT5Config] layer_norm_epsilon must be > 0");
+               "{}: relative_attention_num_buckets {} must be even and within 4..4096 (half per "
+               "direction, half of those exact)",
+               where, relative_attention_num_buckets);
+  RAYVID_CHECK(relative_attention_max_distance > relative_attention_num_buckets / 4 &&
+                   relative_attention_max_distance <= (int64_t{1} << 20),
+               BadInput,
+               "{}: relative_attention_max_distance {} must exceed the exact range {} and be at "
+               "most 2^20",
+               where, relative_attention_max_distance, relative_attention_num_buckets / 4);
+  check_positive_real(where, "layer_norm_epsilon", layer_norm_epsilon, 1.0);
+  RAYVID_CHECK(pad_token_id >= 0 && pad_token_id < vocab_size, BadInput,
+               "{}: pad_token_id {} must be a token id within 0..{}", where, pad_token_id,
+               vocab_size - 1);
+  RAYVID_CHECK(eos_token_id >= 0 && eos_token_id < vocab_size, BadInput,
+               "{}: eos_token_id {} must be a token id within 0..{}", where, eos_token_id,
+               vocab_size - 1);
 }
 
 std::string UMT5Config::summary() const {

@@ -31,8 +31,8 @@ struct UMT5Config {
   static UMT5Config from_json(const io::JsonFile& json);
   static UMT5Config load(const std::filesystem::path& component_dir);  // <dir>/config.json
   static UMT5Config xxl();  // google/umt5-xxl, the Wan text encoder
-  void validate() const;
-  std::string summary() const;  // one line for `rayvid inspect`
+  void validate(const std::string& where = "[UMT5Config]") const;  // `where`: the file
+  std::string summary() const;                                     // one line for `rayvid inspect`
 };
 
 }  // namespace rayvid::models::umt5

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/check.h"
+#include "models/config_limits.h"
 #include "models/wan_dit/weight_names.h"
 
 namespace rayvid::models::wan_dit {
@@ -29,7 +30,11 @@ WanDiTConfig from_diffusers_json(const io::JsonFile& json) {
   WanDiTConfig c;
   read_patch_size(json, c);
   c.num_attention_heads = json.get_or<int64_t>("num_attention_heads", 40);
-  c.dim = c.num_attention_heads * json.get_or<int64_t>("attention_head_dim", kWanHeadDim);
+  const int64_t head_dim = json.get_or<int64_t>("attention_head_dim", kWanHeadDim);
+  // Checked before the product, so the error names the field the file has.
+  check_size(json.label(), "num_attention_heads", c.num_attention_heads, kMaxConfigHeads);
+  check_size(json.label(), "attention_head_dim", head_dim, 4096);
+  c.dim = c.num_attention_heads * head_dim;
   c.in_channels = json.get_or<int64_t>("in_channels", 16);
   // diffusers: `out_channels = out_channels or in_channels`
   c.out_channels = json.get_optional<int64_t>("out_channels").value_or(c.in_channels);
@@ -77,7 +82,7 @@ WanDiTConfig from_original_json(const io::JsonFile& json) {
 WanDiTConfig WanDiTConfig::from_json(const io::JsonFile& json) {
   const bool original = json.has("num_heads") || json.has("dim");
   WanDiTConfig config = original ? from_original_json(json) : from_diffusers_json(json);
-  config.validate();
+  config.validate(json.label());
   return config;
 }
 
@@ -116,7 +121,7 @@ WanDiTConfig WanDiTConfig::detect(const WeightSource& source, int64_t head_dim) 
     if (shapes.count("condition_embedder.image_embedder.pos_embed"))
       c.pos_embed_seq_len = shape_of("condition_embedder.image_embedder.pos_embed")[1];
   }
-  c.validate();
+  c.validate(source.label());
   return c;
 }
 
@@ -150,48 +155,48 @@ WanDiTConfig WanDiTConfig::preset(std::string_view name) {
        fmt::join(preset_names(), ", "));
 }
 
-void WanDiTConfig::validate() const {
-  auto positive = [](const char* field, int64_t value) {
-    RAYVID_CHECK(value > 0, BadInput, "[WanDiTConfig] {} must be positive, got {}", field, value);
-  };
-  positive("num_attention_heads", num_attention_heads);
-  positive("dim", dim);
+void WanDiTConfig::validate(const std::string& where) const {
+  check_size(where, "num_attention_heads", num_attention_heads, kMaxConfigHeads);
+  check_size(where, "dim", dim, kMaxConfigWidth);
   RAYVID_CHECK(dim % num_attention_heads == 0, BadInput,
-               "[WanDiTConfig] dim {} is not divisible by num_heads {}", dim, num_attention_heads);
+               "{}: dim {} is not divisible by num_attention_heads {}", where, dim,
+               num_attention_heads);
   const int64_t head_dim = attention_head_dim();
-  RAYVID_CHECK(
-      head_dim % 2 == 0 && head_dim >= 6, BadInput,
-      "[WanDiTConfig] attention_head_dim {} must be even and at least 6 (3D RoPE splits it "
-      "over frames, rows and columns)",
-      head_dim);
-  for (int64_t p : patch_size) positive("patch_size entries", p);
-  positive("in_channels", in_channels);
-  positive("out_channels", out_channels);
-  positive("text_dim", text_dim);
-  positive("ffn_dim", ffn_dim);
-  positive("num_layers", num_layers);
-  positive("rope_max_seq_len", rope_max_seq_len);
-  RAYVID_CHECK(freq_dim > 0 && freq_dim % 2 == 0, BadInput,
-               "[WanDiTConfig] freq_dim {} must be positive and even (cos and sin halves)",
-               freq_dim);
-  RAYVID_CHECK(eps > 0, BadInput, "[WanDiTConfig] eps must be positive, got {}", eps);
+  RAYVID_CHECK(head_dim % 2 == 0 && head_dim >= 6, BadInput,
+               "{}: attention_head_dim {} must be even and at least 6 (3D RoPE splits it over "
+               "frames, rows and columns)",
+               where, head_dim);
+  for (int64_t p : patch_size) check_size(where, "patch_size entry", p, 64);
+  check_size(where, "in_channels", in_channels, kMaxConfigWidth);
+  check_size(where, "out_channels", out_channels, kMaxConfigWidth);
+  check_size(where, "text_dim", text_dim, kMaxConfigWidth);
+  check_size(where, "ffn_dim", ffn_dim, kMaxConfigWidth);
+  check_size(where, "num_layers", num_layers, kMaxConfigLayers);
+  check_size(where, "rope_max_seq_len", rope_max_seq_len, int64_t{1} << 20);
+  check_size(where, "freq_dim", freq_dim, kMaxConfigWidth);
+  RAYVID_CHECK(freq_dim % 2 == 0, BadInput, "{}: freq_dim {} must be even (cos and sin halves)",
+               where, freq_dim);
+  check_positive_real(where, "eps", eps, 1.0);
   RAYVID_CHECK(image_dim.has_value() == added_kv_proj_dim.has_value(), BadInput,
-               "[WanDiTConfig] image_dim and added_kv_proj_dim must be set together (Wan2.1 "
-               "I2V/FLF2V) or both be null");
+               "{}: image_dim and added_kv_proj_dim must be set together (Wan2.1 I2V/FLF2V) or "
+               "both be null",
+               where);
   if (image_dim) {
-    positive("image_dim", *image_dim);
+    check_size(where, "image_dim", *image_dim, kMaxConfigWidth);
     RAYVID_CHECK(*added_kv_proj_dim == dim, BadInput,
-                 "[WanDiTConfig] added_kv_proj_dim {} must equal dim {} (the image embedder "
-                 "projects CLIP tokens to dim)",
-                 *added_kv_proj_dim, dim);
+                 "{}: added_kv_proj_dim {} must equal dim {} (the image embedder projects CLIP "
+                 "tokens to dim)",
+                 where, *added_kv_proj_dim, dim);
   }
   if (pos_embed_seq_len) {
     RAYVID_CHECK(image_dim.has_value(), BadInput,
-                 "[WanDiTConfig] pos_embed_seq_len needs image_dim (FLF2V image tokens)");
-    RAYVID_CHECK(*pos_embed_seq_len > 0 && *pos_embed_seq_len % 2 == 0, BadInput,
-                 "[WanDiTConfig] pos_embed_seq_len {} must be positive and even (first and last "
-                 "frame tokens)",
-                 *pos_embed_seq_len);
+                 "{}: pos_embed_seq_len needs image_dim (FLF2V image tokens)", where);
+    RAYVID_CHECK(
+        *pos_embed_seq_len > 0 && *pos_embed_seq_len <= 65536 && *pos_embed_seq_len % 2 == 0,
+        BadInput,
+        "{}: pos_embed_seq_len {} must be positive and even (first and last frame "
+        "tokens)",
+        where, *pos_embed_seq_len);
   }
 }
 

@@ -49,7 +49,8 @@ struct WanDiTConfig {
   static std::vector<std::string> preset_names();
 
   // kBadInput with "[WanDiTConfig] ..." messages for configs the model cannot run.
-  void validate() const;
+  // `where` names the source in errors (the config file, or the checkpoint it was detected from).
+  void validate(const std::string& where = "[WanDiTConfig]") const;
 
   bool operator==(const WanDiTConfig&) const = default;
   std::string summary() const;  // "dim 1536, 30 layers, 12 heads, ffn 8960, in 16, out 16"

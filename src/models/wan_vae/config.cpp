@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "core/check.h"
+#include "models/config_limits.h"
 
 namespace rayvid::models::wan_vae {
 namespace {
@@ -107,7 +108,7 @@ WanVAEConfig WanVAEConfig::from_json(const io::JsonFile& json) {
   const double dropout = json.get_or<double>("dropout", 0.0);
   RAYVID_CHECK(dropout >= 0.0 && dropout < 1.0, BadInput, "{}: dropout {} is not in [0, 1)",
                json.label(), dropout);
-  c.validate();
+  c.validate(json.label());
   return c;
 }
 
@@ -165,17 +166,30 @@ WanVAEConfig WanVAEConfig::detect(const std::map<std::string, std::vector<int64_
   return c;
 }
 
-void WanVAEConfig::validate() const {
-  const char* who = "[WanVAEConfig]";
-  RAYVID_CHECK(base_dim > 0 && decoder_base_dim > 0 && z_dim > 0, BadInput,
-               "{} base_dim {}, decoder_base_dim {} and z_dim {} must be positive", who, base_dim,
-               decoder_base_dim, z_dim);
-  RAYVID_CHECK(!dim_mult.empty() &&
-                   std::all_of(dim_mult.begin(), dim_mult.end(), [](int64_t m) { return m > 0; }),
-               BadInput, "{} dim_mult [{}] must be a non-empty list of positive integers", who,
-               fmt::join(dim_mult, ", "));
-  RAYVID_CHECK(num_res_blocks > 0, BadInput, "{} num_res_blocks {} must be positive", who,
-               num_res_blocks);
+void WanVAEConfig::validate(const std::string& where) const {
+  const std::string who = where + ":";
+  check_size(where, "base_dim", base_dim, kMaxConfigWidth);
+  check_size(where, "decoder_base_dim", decoder_base_dim, kMaxConfigWidth);
+  check_size(where, "z_dim", z_dim, kMaxConfigWidth);
+  check_size(where, "in_channels", in_channels, 1024);
+  check_size(where, "out_channels", out_channels, 1024);
+  RAYVID_CHECK(
+      !dim_mult.empty() && dim_mult.size() <= 8 &&
+          std::all_of(dim_mult.begin(), dim_mult.end(), [](int64_t m) { return m > 0 && m <= 64; }),
+      BadInput, "{}: dim_mult [{}] must list 1..8 stages of multipliers within 1..64", where,
+      fmt::join(dim_mult, ", "));
+  check_size(where, "num_res_blocks", num_res_blocks, 64);
+  for (double s : attn_scales)
+    RAYVID_CHECK(std::isfinite(s) && s > 0 && s <= 1, BadInput,
+                 "{}: attn_scales entries must be within 0 < scale <= 1, got {}", where, s);
+  for (double m : latents_mean)
+    RAYVID_CHECK(std::isfinite(m) && std::abs(m) <= 1000, BadInput,
+                 "{}: latents_mean entries must be finite numbers within -1000..1000, got {}",
+                 where, m);
+  for (double s : latents_std) check_positive_real(where, "latents_std", s, 1000);
+  check_size(where, "patch_size", patch_size, 16);
+  check_size(where, "scale_factor_spatial", scale_factor_spatial, 1024);
+  check_size(where, "scale_factor_temporal", scale_factor_temporal, 64);
   RAYVID_CHECK(temperal_downsample.size() + 1 == dim_mult.size(), BadInput,
                "{} temperal_downsample has {} entries; dim_mult has {} stages, so it needs {}", who,
                temperal_downsample.size(), dim_mult.size(), dim_mult.size() - 1);

@@ -44,7 +44,8 @@ struct WanVAEConfig {
   // The architecture from tensor names and shapes alone (diffusers names), for checkpoints
   // without a config.json. latents_mean/std come from the preset with the same z_dim.
   static WanVAEConfig detect(const std::map<std::string, std::vector<int64_t>>& shapes);
-  void validate() const;  // throws kBadInput naming the field and the problem
+  // Throws kBadInput naming `where` (the file, or the checkpoint), the field and the problem.
+  void validate(const std::string& where = "[WanVAEConfig]") const;
 
   static WanVAEConfig wan21();  // Wan-AI/Wan2.1-*-Diffusers vae/config.json
   static WanVAEConfig wan22();  // Wan-AI/Wan2.2-TI2V-5B-Diffusers vae/config.json

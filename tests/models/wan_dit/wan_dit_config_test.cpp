@@ -51,7 +51,7 @@ TEST(WanDiTConfig, OutChannelsDefaultToInChannels) {
 TEST(WanDiTConfig, ValidationNamesTheProblem) {
   EXPECT_NE(error_of(R"({"dim": 5120, "num_heads": 24, "ffn_dim": 13824, "in_dim": 16,
                          "out_dim": 16, "num_layers": 40})")
-                .find("[WanDiTConfig] dim 5120 is not divisible by num_heads 24"),
+                .find("dim 5120 is not divisible by num_attention_heads 24"),
             std::string::npos);
   EXPECT_NE(error_of(R"({"attention_head_dim": 5})").find("attention_head_dim 5 must be even"),
             std::string::npos);
@@ -61,7 +61,7 @@ TEST(WanDiTConfig, ValidationNamesTheProblem) {
   EXPECT_NE(error_of(R"({"image_dim": 1280, "added_kv_proj_dim": 1024})")
                 .find("added_kv_proj_dim 1024 must equal dim 5120"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"num_layers": 0})").find("num_layers must be positive"),
+  EXPECT_NE(error_of(R"({"num_layers": 0})").find("num_layers is 0; it must be within 1..1024"),
             std::string::npos);
   EXPECT_NE(error_of(R"({"patch_size": [1, 2]})").find("patch_size should have 3 entries"),
             std::string::npos);
