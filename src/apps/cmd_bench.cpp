@@ -12,14 +12,14 @@
 #include "apps/plot_runner.h"
 #include "apps/progress_printer.h"
 #include "core/check.h"
-#include "engine/bench/arch_bench.h"
-#include "engine/bench/plan_report.h"
-#include "engine/bench/sampler_bench.h"
 #include "io/atomic_file.h"
+#include "tools/bench/arch_bench.h"
+#include "tools/bench/plan_report.h"
+#include "tools/bench/sampler_bench.h"
 
 namespace rayvid::apps {
 namespace fs = std::filesystem;
-namespace eb = engine::bench;
+namespace tb = tools::bench;
 namespace {
 
 struct BenchFlags {
@@ -39,7 +39,7 @@ struct BenchFlags {
   const CLI::Option* guidance_option = nullptr;  // given or not: unset means the model's default
 };
 
-pipeline::VideoShape arch_shape(const eb::ArchSpec& arch, const BenchFlags& f) {
+pipeline::VideoShape arch_shape(const tb::ArchSpec& arch, const BenchFlags& f) {
   // Default resolution: the variant's native one (480p for Wan2.1 1.3B, 720p otherwise).
   const std::string resolution =
       !f.resolution.empty() ? f.resolution : (arch.name == "wan2.1-1.3b" ? "540p" : "720p");
@@ -53,7 +53,7 @@ pipeline::VideoShape arch_shape(const eb::ArchSpec& arch, const BenchFlags& f) {
 
 int single_steps(const BenchFlags& f, int fallback) {
   if (f.steps.empty()) return fallback;
-  const auto cases = eb::parse_cases("unipc", f.steps);
+  const auto cases = tb::parse_cases("unipc", f.steps);
   RAYVID_CHECK(cases.size() == 1, BadArgument,
                "--plan and --measure take one step count, got --steps {}", f.steps);
   return cases[0].steps;
@@ -61,26 +61,26 @@ int single_steps(const BenchFlags& f, int fallback) {
 
 void run_plan(const BenchFlags& f) {
   RAYVID_CHECK(!f.arch.empty(), BadArgument, "--plan needs --arch NAME ({})",
-               fmt::join(eb::arch_names(), ", "));
-  const eb::ArchSpec arch = eb::arch_spec(f.arch);
+               fmt::join(tb::arch_names(), ", "));
+  const tb::ArchSpec arch = tb::arch_spec(f.arch);
   const auto shape = arch_shape(arch, f);
-  const auto device = eb::device_preset(f.device_preset);
+  const auto device = tb::device_preset(f.device_preset);
   RAYVID_CHECK(f.engine.dtype.empty() || f.engine.dtype == "bf16" || f.engine.dtype == "fp16" ||
                    f.engine.dtype == "fp32",
                BadArgument, "--dtype {}: choose fp32, bf16 or fp16", f.engine.dtype);
   const double dtype_bytes = f.engine.dtype == "fp32" ? 4 : 2;  // --plan assumes bf16 by default
-  const auto plan = eb::plan_cost(arch, shape, device, single_steps(f, arch.default_steps),
+  const auto plan = tb::plan_cost(arch, shape, device, single_steps(f, arch.default_steps),
                                   !f.no_guidance, dtype_bytes);
-  std::optional<eb::MeasuredRun> measured;
-  if (!f.measured.empty()) measured = eb::read_measured_run(f.measured, f.measured_run);
-  std::fputs(eb::format_plan(plan, measured).c_str(), stdout);
-  if (!f.json.empty()) io::write_file_atomic(f.json, eb::plan_json(plan, measured).dump(2) + "\n");
+  std::optional<tb::MeasuredRun> measured;
+  if (!f.measured.empty()) measured = tb::read_measured_run(f.measured, f.measured_run);
+  std::fputs(tb::format_plan(plan, measured).c_str(), stdout);
+  if (!f.json.empty()) io::write_file_atomic(f.json, tb::plan_json(plan, measured).dump(2) + "\n");
 }
 
 void run_measure(const BenchFlags& f) {
-  const eb::ArchSpec arch = eb::arch_spec(f.arch);
+  const tb::ArchSpec arch = tb::arch_spec(f.arch);
   const auto shape = arch_shape(arch, f);
-  eb::ArchBenchOptions options;
+  tb::ArchBenchOptions options;
   options.device = f.engine.device;
   options.dtype = f.engine.dtype;
   options.attention = f.engine.attention;
@@ -91,17 +91,17 @@ void run_measure(const BenchFlags& f) {
   options.seed = parse_seed(f.seed);
   options.sampler = f.sampler;
   if (!f.quiet) options.progress = make_progress_printer(ProgressMode::kText);
-  const eb::ArchTiming timing = eb::time_architecture(arch, shape, options);
-  std::fputs(eb::format_arch_timing(arch, shape, options, timing).c_str(), stdout);
+  const tb::ArchTiming timing = tb::time_architecture(arch, shape, options);
+  std::fputs(tb::format_arch_timing(arch, shape, options, timing).c_str(), stdout);
   if (!f.json.empty())
     io::write_file_atomic(f.json,
-                          eb::arch_timing_json(arch, shape, options, timing).dump(2) + "\n");
+                          tb::arch_timing_json(arch, shape, options, timing).dump(2) + "\n");
 }
 
 void run_samplers(const BenchFlags& f) {
-  eb::SamplerBenchOptions options;
-  options.cases = eb::parse_cases(f.samplers, f.steps.empty() ? "4,8" : f.steps);
-  options.reference = eb::parse_reference(f.reference, options.cases);
+  tb::SamplerBenchOptions options;
+  options.cases = tb::parse_cases(f.samplers, f.steps.empty() ? "4,8" : f.steps);
+  options.reference = tb::parse_reference(f.reference, options.cases);
   auto& r = options.base;
   r.prompt = f.prompt.empty() ? "a red fox runs through fresh snow, tracking shot" : f.prompt;
   if (!f.image.empty()) r.image = f.image;
@@ -121,9 +121,9 @@ void run_samplers(const BenchFlags& f) {
   EngineOptions engine_options = f.engine;
   engine_options.model_dir = f.model;
   auto engine = Engine::open(engine_options);
-  const auto records = eb::run_sampler_bench(*engine, options);
+  const auto records = tb::run_sampler_bench(*engine, options);
 
-  eb::SamplerBenchMeta meta;
+  tb::SamplerBenchMeta meta;
   meta.model_dir = f.model;
   meta.variant = engine->variant();
   meta.device = f.engine.device;
@@ -135,9 +135,9 @@ void run_samplers(const BenchFlags& f) {
   meta.height = first.height;
   meta.frames = first.frames;
   io::write_file_atomic(options.out_dir / "bench.json",
-                        eb::sampler_json(meta, records).dump(2) + "\n");
-  io::write_file_atomic(options.out_dir / "bench.csv", eb::sampler_csv(records));
-  std::fputs(eb::format_sampler_table(records).c_str(), stdout);
+                        tb::sampler_json(meta, records).dump(2) + "\n");
+  io::write_file_atomic(options.out_dir / "bench.csv", tb::sampler_csv(records));
+  std::fputs(tb::format_sampler_table(records).c_str(), stdout);
   if (!f.no_plots)
     run_plot_script("plot_sampler_bench.py", {(options.out_dir / "bench.csv").string(),
                                               (options.out_dir / "bench.png").string()});
@@ -154,9 +154,9 @@ void add_bench(CLI::App& app) {
   sub->add_flag("--measure", f->measure,
                 "Time --arch with random weights (DiT steps, VAE decode); the default with --arch");
   sub->add_option("--arch", f->arch,
-                  fmt::format("Architecture: {}", fmt::join(eb::arch_names(), ", ")));
+                  fmt::format("Architecture: {}", fmt::join(tb::arch_names(), ", ")));
   sub->add_option("--device-preset", f->device_preset,
-                  fmt::format("Device for --plan: {}", fmt::join(eb::device_preset_names(), ", ")))
+                  fmt::format("Device for --plan: {}", fmt::join(tb::device_preset_names(), ", ")))
       ->capture_default_str();
   sub->add_option("--measured", f->measured,
                   "A `rayvid bench` JSON or `rayvid generate` sidecar: show measured over floor");
@@ -204,7 +204,7 @@ void add_bench(CLI::App& app) {
     if (f->plan) return run_plan(*f);
     if (measure) {
       RAYVID_CHECK(!f->arch.empty(), BadArgument, "--measure needs --arch NAME ({})",
-                   fmt::join(eb::arch_names(), ", "));
+                   fmt::join(tb::arch_names(), ", "));
       return run_measure(*f);
     }
     run_samplers(*f);

@@ -1,7 +1,7 @@
 // `rayvid bench --arch` below the CLI: the variant table agrees with the DiT's own presets and
 // parameter count, a tiny architecture runs through the real loop and VAE, and requests that
 // cannot fit or have impossible sizes fail before anything is allocated.
-#include "engine/bench/arch_bench.h"
+#include "tools/bench/arch_bench.h"
 
 #include <gtest/gtest.h>
 
@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/bench/arch_spec.h"
 #include "models/wan_dit/weights.h"
 #include "rayvid/error.h"
+#include "tools/bench/arch_spec.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 namespace {
 
 // The planner's names -> the DiT presets they stand for.
@@ -113,4 +113,4 @@ TEST(ArchBench, ImpossibleRequestsFailBeforeAllocating) {
 }
 
 }  // namespace
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

@@ -1,14 +1,14 @@
 // The cost planner against hand counts. Every expected number below was worked out by hand from
 // the architecture (wan-family.md sections 1, 3, 9), not by calling the code under test.
-#include "engine/bench/cost_model.h"
+#include "tools/bench/cost_model.h"
 
 #include <gtest/gtest.h>
 
-#include "engine/bench/arch_spec.h"
-#include "engine/bench/device_spec.h"
 #include "rayvid/error.h"
+#include "tools/bench/arch_spec.h"
+#include "tools/bench/device_spec.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 namespace {
 
 TEST(ArchSpec, ParameterCountsMatchTheReleasedModels) {
@@ -139,4 +139,4 @@ TEST(DeviceSpec, PresetsAndTheMeasuredCpu) {
 }
 
 }  // namespace
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

@@ -7,15 +7,15 @@
 
 #include <ATen/ATen.h>
 
-#include "engine/bench/plan_report.h"
-#include "engine/bench/sampler_bench.h"
 #include "engine/provenance.h"
 #include "io/video.h"
 #include "rayvid/error.h"
 #include "support/test_env.h"
 #include "support/test_mp4.h"
+#include "tools/bench/plan_report.h"
+#include "tools/bench/sampler_bench.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 namespace {
 namespace fs = std::filesystem;
 
@@ -129,8 +129,8 @@ TEST(SamplerQuality, LatentErrorAndVideoPsnrFromFiles) {
   const fs::path dir = rayvid::test::scratch_dir("sampler_quality");
   const at::Tensor z_ref = at::ones({1, 4, 2, 6, 8});  // [1, z, T, h, w]
   const at::Tensor z = z_ref * 1.1;                    // 10% off everywhere
-  write_safetensors(dir / "ref.safetensors", {{"latents", z_ref}, {"prediction", z_ref}});
-  write_safetensors(dir / "run.safetensors", {{"latents", z}, {"prediction", z}});
+  engine::write_safetensors(dir / "ref.safetensors", {{"latents", z_ref}, {"prediction", z_ref}});
+  engine::write_safetensors(dir / "run.safetensors", {{"latents", z}, {"prediction", z}});
 
   io::VideoFrames video{64, 48, 5, std::vector<uint8_t>(64 * 48 * 3 * 5)};
   for (size_t i = 0; i < video.rgb.size(); ++i)
@@ -159,4 +159,4 @@ TEST(SamplerQuality, LatentErrorAndVideoPsnrFromFiles) {
 }
 
 }  // namespace
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

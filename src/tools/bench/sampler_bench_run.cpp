@@ -5,12 +5,12 @@
 
 #include "analysis/frame_metrics.h"
 #include "core/check.h"
-#include "engine/bench/sampler_bench.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/video.h"
+#include "tools/bench/sampler_bench.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 namespace fs = std::filesystem;
 namespace {
 
@@ -89,4 +89,4 @@ std::vector<SamplerRecord> run_sampler_bench(Engine& engine, const SamplerBenchO
   return records;
 }
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

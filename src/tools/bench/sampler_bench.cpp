@@ -1,5 +1,5 @@
 // Sampler benchmark records: parsing, step statistics and the table/JSON/CSV views.
-#include "engine/bench/sampler_bench.h"
+#include "tools/bench/sampler_bench.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 
 #include "core/check.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 namespace {
 
 std::vector<std::string> split(const std::string& text) {
@@ -189,4 +189,4 @@ std::string sampler_csv(const std::vector<SamplerRecord>& records) {
   return s;
 }
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

@@ -1,12 +1,12 @@
 // The variant table and the DiT parameter count.
-#include "engine/bench/arch_spec.h"
+#include "tools/bench/arch_spec.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "core/check.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 namespace {
 
 std::vector<ArchSpec> table() {
@@ -100,4 +100,4 @@ int64_t vae_decoder_parameters(const ArchSpec& arch) {
   return arch.vae == "wan2.2" ? 555'000'000 : 73'300'000;
 }
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

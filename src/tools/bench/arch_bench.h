@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "engine/bench/arch_spec.h"
 #include "models/wan_dit/config.h"
 #include "models/wan_vae/config.h"
 #include "pipeline/presets.h"
 #include "rayvid/rayvid.h"
+#include "tools/bench/arch_spec.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 
 struct ArchBenchOptions {
   std::string device = "auto";     // auto | cpu | cuda
@@ -61,4 +61,4 @@ std::string format_arch_timing(const ArchSpec& arch, const pipeline::VideoShape&
 nlohmann::json arch_timing_json(const ArchSpec& arch, const pipeline::VideoShape& shape,
                                 const ArchBenchOptions& options, const ArchTiming& timing);
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

@@ -7,9 +7,9 @@
 #include <optional>
 #include <string>
 
-#include "engine/bench/cost_model.h"
+#include "tools/bench/cost_model.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 
 struct MeasuredRun {
   double seconds_per_step = 0;  // median denoise step (both CFG branches)
@@ -31,4 +31,4 @@ std::string human_flops(double flops);
 std::string human_bytes(double bytes);
 std::string human_seconds(double seconds);
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

@@ -8,7 +8,7 @@
 
 #include "pipeline/presets.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 
 struct ArchSpec {
   std::string name;           // "wan2.1-1.3b", ...
@@ -47,4 +47,4 @@ inline constexpr int64_t kUmt5XxlParameters = 5'680'910'336;
 inline constexpr int64_t kClipVitHParameters = 632'076'800;
 int64_t vae_decoder_parameters(const ArchSpec& arch);
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

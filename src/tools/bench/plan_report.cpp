@@ -1,5 +1,5 @@
 // Formatting of cost plans, and reading measured runs back for measured-over-floor ratios.
-#include "engine/bench/plan_report.h"
+#include "tools/bench/plan_report.h"
 
 #include <fmt/format.h>
 
@@ -10,7 +10,7 @@
 #include "core/check.h"
 #include "io/json_file.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 namespace {
 
 double median(std::vector<double> v) {
@@ -162,4 +162,4 @@ nlohmann::json plan_json(const CostPlan& p, const std::optional<MeasuredRun>& me
   return j;
 }
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

@@ -12,7 +12,7 @@
 
 #include "rayvid/rayvid.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 
 struct SamplerCase {
   std::string sampler;  // unipc | euler | dpm++
@@ -80,4 +80,4 @@ std::vector<SamplerRecord> run_sampler_bench(Engine& engine, const SamplerBenchO
 // Quality of one run against the reference: final latents and decoded videos.
 void compare_with_reference(SamplerRecord& record, const SamplerRecord& reference);
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

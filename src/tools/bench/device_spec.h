@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 
 struct DeviceSpec {
   std::string name;          // "h100", ...
@@ -22,4 +22,4 @@ std::vector<std::string> device_preset_names();  // h100, h200, rtx4090, rtx5090
 // bf16 LibTorch matmuls, a large memcpy, and MemTotal. kBadArgument for an unknown name.
 DeviceSpec device_preset(const std::string& name);
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

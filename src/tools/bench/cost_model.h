@@ -7,11 +7,11 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/bench/arch_spec.h"
-#include "engine/bench/device_spec.h"
 #include "pipeline/presets.h"
+#include "tools/bench/arch_spec.h"
+#include "tools/bench/device_spec.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 
 struct ForwardFlops {
   double linear = 0;     // every Linear/Conv of the DiT: blocks, embeddings, head
@@ -70,4 +70,4 @@ struct CostPlan {
 CostPlan plan_cost(const ArchSpec& arch, const pipeline::VideoShape& shape,
                    const DeviceSpec& device, int steps, bool guided, double dtype_bytes = 2);
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

@@ -1,12 +1,12 @@
 // FLOP, memory and roofline-floor arithmetic of the cost planner. The hand counts these formulas
 // are checked against are in tests/bench/cost_model_test.cpp.
-#include "engine/bench/cost_model.h"
+#include "tools/bench/cost_model.h"
 
 #include <algorithm>
 
 #include "core/check.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 namespace {
 
 // umT5-XXL encoder, one prompt of 512 tokens: 2 FLOPs x non-embedding parameters x tokens
@@ -128,4 +128,4 @@ CostPlan plan_cost(const ArchSpec& arch, const pipeline::VideoShape& shape,
   return p;
 }
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

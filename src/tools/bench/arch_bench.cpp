@@ -1,6 +1,6 @@
 // `rayvid bench --arch`: the real Wan architectures with random weights, timed through the
 // pipeline's own denoising loop (see arch_bench.h).
-#include "engine/bench/arch_bench.h"
+#include "tools/bench/arch_bench.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -15,8 +15,6 @@
 #include "core/device.h"
 #include "core/memory.h"
 #include "core/stopwatch.h"
-#include "engine/bench/cost_model.h"
-#include "engine/bench/sampler_bench.h"
 #include "engine/component_factory.h"
 #include "models/random_weights.h"
 #include "models/wan_dit/model.h"
@@ -24,8 +22,10 @@
 #include "ops/attention.h"
 #include "pipeline/denoise.h"
 #include "sampling/scheduler.h"
+#include "tools/bench/cost_model.h"
+#include "tools/bench/sampler_bench.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 namespace {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
@@ -136,7 +136,7 @@ ArchTiming time_architecture(const ArchSpec& arch, const pipeline::VideoShape& s
                                    });
     synchronize(device);
     timing.build_seconds = watch.seconds();
-    auto denoiser = make_denoiser(std::move(dit));
+    auto denoiser = engine::make_denoiser(std::move(dit));
 
     // Stand-ins for the encoders' outputs, with their real shapes: umT5 rows are O(0.1).
     const at::Tensor text = at::randn({batch, arch.text_tokens, arch.text_dim}, gen) * 0.1;
@@ -180,7 +180,7 @@ ArchTiming time_architecture(const ArchSpec& arch, const pipeline::VideoShape& s
     // The engine's choice: the VAE in fp32 on the CPU, in the compute dtype on CUDA.
     report("vae_decode");
     const auto vae_dtype = device.is_cuda() ? dtype : c10::kFloat;
-    auto autoencoder = make_vae(models::wan_vae::WanVAE::from_source(
+    auto autoencoder = engine::make_vae(models::wan_vae::WanVAE::from_source(
         vae, models::RandomWeightSource(options.seed + 2), device, vae_dtype));
     Stopwatch watch;
     const at::Tensor video = autoencoder->decode(latents);
@@ -247,4 +247,4 @@ nlohmann::json arch_timing_json(const ArchSpec& arch, const pipeline::VideoShape
   };
 }
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench

@@ -1,5 +1,5 @@
 // Device presets and the CPU measurement.
-#include "engine/bench/device_spec.h"
+#include "tools/bench/device_spec.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -14,7 +14,7 @@
 #include "core/check.h"
 #include "core/stopwatch.h"
 
-namespace rayvid::engine::bench {
+namespace rayvid::tools::bench {
 namespace {
 
 double mem_total_gb() {
@@ -114,4 +114,4 @@ DeviceSpec device_preset(const std::string& name) {
        fmt::join(device_preset_names(), ", "));
 }
 
-}  // namespace rayvid::engine::bench
+}  // namespace rayvid::tools::bench
