@@ -36,11 +36,11 @@ class WanAutoencoder : public pipeline::VideoAutoencoder {
   at::Tensor decode(const at::Tensor& latents) override {
     return vae_.decode(latents.to(vae_.device(), vae_.dtype()));
   }
-  at::Tensor latents_mean() const override {
-    return at::tensor(vae_.config().latents_mean, at::kDouble).to(at::kFloat);
+  at::Tensor normalize(const at::Tensor& mean_latent) const override {
+    return vae_.normalize_latents(mean_latent.to(at::kFloat));
   }
-  at::Tensor latents_std() const override {
-    return at::tensor(vae_.config().latents_std, at::kDouble).to(at::kFloat);
+  at::Tensor denormalize(const at::Tensor& latent) const override {
+    return vae_.denormalize_latents(latent.to(at::kFloat));
   }
   int z_dim() const override { return static_cast<int>(vae_.config().z_dim); }
   int spatial_stride() const override {

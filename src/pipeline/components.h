@@ -46,8 +46,10 @@ class VideoAutoencoder {
   virtual at::Tensor encode(const at::Tensor& video) = 0;
   // latents (not normalised) -> video [B, 3, F, H, W], clamped to [-1, 1].
   virtual at::Tensor decode(const at::Tensor& latents) = 0;
-  virtual at::Tensor latents_mean() const = 0;  // [z]
-  virtual at::Tensor latents_std() const = 0;   // [z]
+  // The pipelines' latent normalisation (vae/config.json latents_mean/std), fp32 on the input's
+  // device: normalize((mu - mean) / std) before denoising, denormalize before decoding.
+  virtual at::Tensor normalize(const at::Tensor& mean_latent) const = 0;
+  virtual at::Tensor denormalize(const at::Tensor& latent) const = 0;
   virtual int z_dim() const = 0;
   virtual int spatial_stride() const = 0;   // 8 (Wan2.1) or 16 (Wan2.2)
   virtual int temporal_stride() const = 0;  // 4

@@ -10,9 +10,13 @@ namespace rayvid::sampling {
 at::Tensor apply_guidance(const at::Tensor& batched, double scale) {
   RAYVID_CHECK(batched.size(0) % 2 == 0, Internal, "guidance needs [cond; uncond], got batch {}",
                batched.size(0));
-  const auto halves = batched.to(at::kFloat).chunk(2, 0);
-  const at::Tensor& cond = halves[0];    // [B, C, T, H, W]
-  const at::Tensor& uncond = halves[1];  // [B, C, T, H, W]
+  // Two narrows rather than chunk(): the same views, and ops that return a list of views have no
+  // lazy-tensor implementation (the placement tests' device), where chunk quietly yields CPU
+  // tensors.
+  const at::Tensor all = batched.to(at::kFloat);
+  const int64_t half = all.size(0) / 2;
+  const at::Tensor cond = all.narrow(0, 0, half);       // [B, C, T, H, W]
+  const at::Tensor uncond = all.narrow(0, half, half);  // [B, C, T, H, W]
   // diffusers: noise_uncond + guidance_scale * (noise_pred - noise_uncond)
   return uncond + scale * (cond - uncond);
 }

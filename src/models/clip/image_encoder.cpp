@@ -5,6 +5,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "core/check.h"
+#include "core/device.h"
 #include "io/safetensors.h"
 #include "models/clip/preprocess.h"
 
@@ -30,7 +31,7 @@ ImageEncoder::ImageEncoder(CLIPImageProcessorConfig processor,
 ImageEncoder ImageEncoder::load(const std::filesystem::path& image_encoder_dir,
                                 const std::filesystem::path& image_processor_dir,
                                 c10::Device device, c10::ScalarType dtype) {
-  c10::InferenceMode guard;
+  c10::InferenceMode guard(inference_mode_on(device));
   auto config = CLIPVisionConfig::load(image_encoder_dir);
   auto processor = CLIPImageProcessorConfig::load(image_processor_dir);
   const int64_t out_h = processor.do_center_crop ? processor.crop_height : processor.resize_height;
@@ -66,7 +67,7 @@ at::Tensor ImageEncoder::encode(const std::vector<io::Image>& images) const {
 }
 
 at::Tensor ImageEncoder::encode_pixels(const at::Tensor& pixel_values) const {
-  c10::InferenceMode guard;
+  c10::InferenceMode guard(inference_mode_on(encoder_->device()));
   return encoder_->penultimate_hidden_state(pixel_values);  // [B, N+1, D]
 }
 

@@ -103,10 +103,13 @@ at::Tensor UMT5Encoder::forward(const at::Tensor& ids, const at::Tensor& mask) c
   const int64_t L = ids.size(1);
   const auto dtype = this->dtype();
   const auto device = this->device();
-  const auto ids_dev = ids.to(device, at::kLong);
-  RAYVID_CHECK(ids_dev.numel() == 0 || (ids_dev.min().item<int64_t>() >= 0 &&
-                                        ids_dev.max().item<int64_t>() < c.vocab_size),
+  // Checked where the tokenizer made them (the CPU): no device round trip, and a device that
+  // holds no values (meta, in the placement tests) runs the same code.
+  const auto ids_host = ids.to(at::kCPU, at::kLong);
+  RAYVID_CHECK(ids_host.numel() == 0 || (ids_host.min().item<int64_t>() >= 0 &&
+                                         ids_host.max().item<int64_t>() < c.vocab_size),
                BadArgument, "token ids must lie in [0, {}) (vocab_size)", c.vocab_size);
+  const auto ids_dev = ids_host.to(device);
 
   auto x = at::embedding(weights_.embedding, ids_dev);  // [B, L, D]
   // Key padding mask: padded keys get the dtype's lowest value instead of the position bias, as

@@ -5,6 +5,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "core/check.h"
+#include "core/device.h"
 #include "io/safetensors.h"
 
 namespace rayvid::models::umt5 {
@@ -27,7 +28,7 @@ TextEncoder::TextEncoder(Tokenizer tokenizer, std::unique_ptr<UMT5Encoder> encod
 TextEncoder TextEncoder::load(const std::filesystem::path& text_encoder_dir,
                               const std::filesystem::path& tokenizer_dir, c10::Device device,
                               c10::ScalarType dtype) {
-  c10::InferenceMode guard;
+  c10::InferenceMode guard(inference_mode_on(device));
   auto config = UMT5Config::load(text_encoder_dir);
   auto tokenizer = Tokenizer::load(tokenizer_dir);
   RAYVID_CHECK(tokenizer.vocab_size() <= config.vocab_size, BadInput,
@@ -50,7 +51,7 @@ at::Tensor TextEncoder::encode(const std::vector<std::string>& prompts, int64_t 
 }
 
 at::Tensor TextEncoder::encode_tokens(const at::Tensor& ids, const at::Tensor& mask) const {
-  c10::InferenceMode guard;
+  c10::InferenceMode guard(inference_mode_on(encoder_->device()));
   auto hidden = encoder_->forward(ids, mask);  // [B, L, D]
   // _get_t5_prompt_embeds keeps rows [0, n) with n = mask.sum() (true length incl. EOS) and
   // pads with zeros: the same as zeroing every row at or beyond n.

@@ -82,7 +82,7 @@ WanDiT::WanDiT(WanDiT&&) noexcept = default;
 WanDiT& WanDiT::operator=(WanDiT&&) noexcept = default;
 
 ContextCache WanDiT::prepare_context(const at::Tensor& text, const at::Tensor& image) const {
-  c10::InferenceMode guard;
+  c10::InferenceMode guard(inference_mode_on(options_.device));
   RAYVID_CHECK(text.dim() == 3 && text.size(2) == config_.text_dim && text.size(1) > 0, BadArgument,
                "text states: expected [B, tokens, {}], got [{}]", config_.text_dim,
                fmt::join(text.sizes(), ", "));
@@ -113,7 +113,7 @@ ContextCache WanDiT::prepare_context(const at::Tensor& text, const at::Tensor& i
 
 at::Tensor WanDiT::forward(const at::Tensor& latents, const at::Tensor& timestep,
                            const ContextCache& context) const {
-  c10::InferenceMode guard;
+  c10::InferenceMode guard(inference_mode_on(options_.device));
   const auto& patch = config_.patch_size;
   RAYVID_CHECK(latents.dim() == 5 && latents.size(1) == config_.in_channels, BadArgument,
                "latents: expected [B, {}, frames, height, width], got [{}]", config_.in_channels,

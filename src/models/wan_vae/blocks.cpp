@@ -71,8 +71,10 @@ at::Tensor AttentionBlock::forward(const at::Tensor& x) const {
   y = norm.forward(y);
   at::Tensor qkv = to_qkv.forward(y);                                           // [B*T, 3C, H, W]
   qkv = qkv.reshape({b * t, 1, c * 3, -1}).permute({0, 1, 3, 2}).contiguous();  // [B*T,1,HW,3C]
-  auto parts = qkv.chunk(3, -1);  // 3 x [B*T, 1, HW, C]
-  at::Tensor attn = at::scaled_dot_product_attention(parts[0], parts[1], parts[2]);  // [B*T,1,HW,C]
+  // narrow() rather than chunk(): the same views, and list-of-views ops have no lazy-tensor
+  // implementation (the placement tests' device).
+  const at::Tensor q = qkv.narrow(-1, 0, c), k = qkv.narrow(-1, c, c), v = qkv.narrow(-1, 2 * c, c);
+  at::Tensor attn = at::scaled_dot_product_attention(q, k, v);          // [B*T, 1, HW, C]
   attn = attn.squeeze(1).permute({0, 2, 1}).reshape({b * t, c, h, w});  // [B*T, C, H, W]
   attn = proj.forward(attn);                                            // [B*T, C, H, W]
   attn = attn.view({b, t, c, h, w}).permute({0, 2, 1, 3, 4});           // [B, C, T, H, W]

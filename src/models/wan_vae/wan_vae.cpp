@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "core/check.h"
+#include "core/device.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "models/wan_vae/memory_model.h"
@@ -155,7 +156,7 @@ at::Tensor WanVAE::decode_untiled(const at::Tensor& z, bool finalize) const {
 }
 
 at::Tensor WanVAE::decode(const at::Tensor& latent, const DecodeOptions& options) const {
-  c10::InferenceMode guard;
+  c10::InferenceMode guard(inference_mode_on(device_));
   RAYVID_CHECK(latent.dim() == 5 && latent.size(1) == config_.z_dim, BadArgument,
                "VAE decode expects a latent [B, {}, T, h, w], got [{}]", config_.z_dim,
                fmt::join(latent.sizes(), ", "));
@@ -192,7 +193,7 @@ at::Tensor WanVAE::encode_untiled(const at::Tensor& x) const {
 }
 
 at::Tensor WanVAE::encode(const at::Tensor& video, const EncodeOptions& options) const {
-  c10::InferenceMode guard;
+  c10::InferenceMode guard(inference_mode_on(device_));
   const int64_t s = config_.scale_factor_spatial, p = config_.patch_size;
   RAYVID_CHECK(video.dim() == 5 && video.size(1) == config_.image_channels(), BadArgument,
                "VAE encode expects a video [B, {}, F, H, W], got [{}]", config_.image_channels(),
@@ -229,21 +230,21 @@ at::Tensor channel_constant(const std::vector<double>& values, const at::Tensor&
 }  // namespace
 
 at::Tensor WanVAE::normalize_latents(const at::Tensor& mu) const {
-  c10::InferenceMode guard;
+  c10::InferenceMode guard(inference_mode_on(mu.device()));
   const at::Tensor mean = channel_constant(config_.latents_mean, mu, false);
   const at::Tensor inv_std = channel_constant(config_.latents_std, mu, true);
   return (mu - mean) * inv_std;  // [B, z, T, h, w]
 }
 
 at::Tensor WanVAE::denormalize_latents(const at::Tensor& z) const {
-  c10::InferenceMode guard;
+  c10::InferenceMode guard(inference_mode_on(z.device()));
   const at::Tensor mean = channel_constant(config_.latents_mean, z, false);
   const at::Tensor inv_std = channel_constant(config_.latents_std, z, true);
   return z / inv_std + mean;  // [B, z, T, h, w]
 }
 
 io::VideoFrames to_frames(const at::Tensor& video) {
-  c10::InferenceMode guard;
+  c10::InferenceMode guard(inference_mode_on(video.device()));
   RAYVID_CHECK(video.dim() == 5 && video.size(0) == 1 && video.size(1) == 3, BadArgument,
                "to_frames expects a video [1, 3, F, H, W], got [{}]",
                fmt::join(video.sizes(), ", "));

@@ -1,0 +1,122 @@
+// The generation pipeline on the compute device: see generation.h. Mirrors diffusers' WanPipeline,
+// WanImageToVideoPipeline and the TI2V path of WanPipeline (expand_timesteps).
+#include "pipeline/generation.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "core/check.h"
+
+namespace rayvid::pipeline {
+namespace {
+
+// [1, 3, H, W] in [-1, 1] from 8-bit RGB, on `device`.
+at::Tensor image_to_tensor(const io::Image& image, c10::Device device) {
+  const at::Tensor rgb =
+      at::from_blob(const_cast<uint8_t*>(image.rgb.data()), {image.height, image.width, 3},
+                    at::kByte);  // [H, W, 3], CPU
+  return rgb.to(device).permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).div(127.5).sub(1.0);
+}
+
+struct ImageCondition {
+  Conditioning kind = Conditioning::kNone;
+  at::Tensor condition;              // see DenoiseSetup::condition
+  std::optional<at::Tensor> tokens;  // CLIP tokens [1, 257, 1280] (Wan2.1 I2V)
+};
+
+ImageCondition condition_on_image(const PipelineComponents& c, const GenerationSpec& spec,
+                                  int64_t latent_frames, int64_t h, int64_t w) {
+  const io::Image& source = *spec.source;
+  const auto& shape = spec.shape;
+  ImageCondition result;
+  if (c.image) result.tokens = c.image->encode(source);                         // [1, 257, 1280]
+  const at::Tensor pixels = image_to_tensor(source, spec.device).unsqueeze(2);  // [1, 3, 1, H, W]
+  at::Tensor video = pixels;
+  if (!spec.expand_timesteps) {  // first frame + zero frames, really encoded (causal VAE)
+    video = at::cat(
+        {pixels, at::zeros({1, 3, shape.frames - 1, shape.height, shape.width}, pixels.options())},
+        2);
+  }
+  const at::Tensor latent = c.vae->normalize(c.vae->encode(video));  // fp32 on the device
+  if (spec.expand_timesteps) {
+    result.kind = Conditioning::kFirstFrame;
+    result.condition = latent;  // [1, z, 1, h, w]
+  } else {
+    result.kind = Conditioning::kConcat;
+    at::Tensor mask = at::zeros({1, 4, latent_frames, h, w}, latent.options());
+    mask.select(2, 0).fill_(1.0);                   // latent frame 0 = the given pixel frame
+    result.condition = at::cat({mask, latent}, 1);  // [1, 4 + z, T, h, w]
+  }
+  return result;
+}
+
+}  // namespace
+
+at::Tensor initial_noise(uint64_t seed, int64_t z, int64_t frames, int64_t height, int64_t width,
+                         c10::Device device) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return at::randn({1, z, frames, height, width}, generator, at::kFloat).to(device);
+}
+
+at::Tensor generate_video(const PipelineComponents& c, const GenerationSpec& spec,
+                          sampling::Scheduler& scheduler, int steps, const GenerationHooks& hooks) {
+  RAYVID_CHECK(c.text && c.high_noise && c.vae, Internal, "generate_video: missing components");
+  auto stage = [&](const char* name) {
+    if (hooks.on_stage) hooks.on_stage(name);
+  };
+  auto keep = [&](const char* name, const at::Tensor& t) {
+    if (hooks.on_tensor) hooks.on_tensor(name, t);
+  };
+  const bool guided = spec.guidance_scale > 1;
+
+  // 1. Text: [prompt; negative] in one batch when guided.
+  stage("text_encode");
+  std::vector<std::string> prompts{spec.prompt};
+  if (guided) prompts.push_back(spec.negative_prompt);
+  const at::Tensor text =
+      c.text->encode(prompts, spec.max_sequence_length).to(spec.device);  // [B, 512, D]
+
+  // 2. Image: CLIP tokens (Wan2.1 I2V) and the VAE conditioning latents.
+  const int64_t z = c.vae->z_dim();
+  const int64_t T = (spec.shape.frames - 1) / c.vae->temporal_stride() + 1;
+  const int64_t h = spec.shape.height / c.vae->spatial_stride();
+  const int64_t w = spec.shape.width / c.vae->spatial_stride();
+  ImageCondition image;
+  if (spec.source) {
+    stage("image_encode");
+    image = condition_on_image(c, spec, T, h, w);
+  }
+
+  // 3. Noise, then 4. denoise.
+  const at::Tensor noise = initial_noise(spec.seed, z, T, h, w, spec.device);
+  keep("noise", noise);
+  if (image.condition.defined()) keep("condition", image.condition);
+  std::optional<at::Tensor> image_context;
+  if (image.tokens) {
+    const at::Tensor tokens = image.tokens->to(spec.device);
+    image_context = guided ? at::cat({tokens, tokens}) : tokens;
+  }
+  c.high_noise->set_context(text, image_context);
+  if (c.low_noise) c.low_noise->set_context(text, image_context);
+
+  DenoiseSetup setup;
+  setup.noise = noise;
+  setup.conditioning = image.kind;
+  setup.condition = image.condition;
+  setup.high_noise = c.high_noise;
+  setup.low_noise = c.low_noise;
+  setup.boundary_timestep = spec.boundary_timestep;
+  setup.guidance_scale = spec.guidance_scale;
+  setup.guidance_scale_2 = spec.guidance_scale_2;
+  scheduler.set_timesteps(steps);
+  stage("denoise");
+  const at::Tensor latents = denoise(setup, scheduler, hooks.on_step);
+
+  // 5. Decode the un-normalised latents.
+  stage("vae_decode");
+  const at::Tensor video = c.vae->decode(c.vae->denormalize(latents));  // [1, 3, F, H, W]
+  keep("video", video);
+  return video;
+}
+
+}  // namespace rayvid::pipeline
