@@ -11,6 +11,7 @@
 
 #include "apps/commands.h"
 #include "core/version.h"
+#include "engine/torch_errors.h"
 #include "rayvid/error.h"
 
 namespace {
@@ -65,11 +66,13 @@ int main(int argc, char** argv) {
     return rayvid::exit_code_for(rayvid::ErrorCategory::kOutOfMemory);
   } catch (const c10::Error& e) {
     // The engine translates LibTorch errors; this catches the tools around it (bench, inspect).
-    std::string message = e.what_without_backtrace();
-    message = message.substr(0, message.find('\n'));
-    std::fprintf(stderr, "rayvid: internal error: LibTorch: %s (please report this)\n",
-                 message.c_str());
-    return rayvid::exit_code_for(rayvid::ErrorCategory::kInternal);
+    try {
+      rayvid::engine::rethrow_as_rayvid_error(e);
+    } catch (const rayvid::Error& translated) {
+      std::fprintf(stderr, "rayvid: %s: %s\n", rayvid::category_name(translated.category()),
+                   one_line(translated.what()).c_str());
+      return rayvid::exit_code_for(translated.category());
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rayvid: internal error: %s (please report this)\n",
                  one_line(e.what()).c_str());
