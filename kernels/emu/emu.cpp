@@ -21,8 +21,31 @@
 #include <unordered_map>
 #include <vector>
 
+// AddressSanitizer (clang: __has_feature, GCC: __SANITIZE_ADDRESS__). Under ASan every fiber
+// switch is announced (__sanitizer_start/finish_switch_fiber), so ASan always knows which stack is
+// running: stack redzones, __asan_handle_no_return (exceptions, [[noreturn]] calls) and fake
+// stacks (detect_stack_use_after_return=1) then work on fiber stacks as on the thread's own.
+#if defined(__SANITIZE_ADDRESS__)
+#define RAYVID_EMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RAYVID_EMU_ASAN 1
+#endif
+#endif
+#if defined(RAYVID_EMU_ASAN)
+#include <dlfcn.h>
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace rayvid::emu {
 namespace {
+
+#if defined(RAYVID_EMU_ASAN)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
 
 // Kernels keep their fragments in local arrays; 256 KiB also covers unoptimised (-O0) builds.
 constexpr size_t kStackBytes = 256 * 1024;
@@ -38,6 +61,9 @@ struct CpAsyncCopy {
 struct FiberStack {
   void* base = nullptr;  // mmap'ed, lowest page is a guard page
   size_t bytes = 0;
+  // Under ASan: the stack may hold the poisoned redzones of frames that never returned (a fiber
+  // abandoned by a failed launch), so it is unpoisoned before its next use.
+  bool dirty = true;
   FiberStack() {
     const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     bytes = kStackBytes + page;
@@ -53,6 +79,7 @@ struct FiberStack {
 
 struct Fiber {
   ucontext_t context;
+  void* asan_fake_stack = nullptr;  // ASan's fake stack of this fiber while it is switched out
   Dim3 thread_idx;
   unsigned linear = 0;
   bool done = false;
@@ -84,7 +111,8 @@ struct BlockState {
   uint64_t barrier_generation = 0;
   uint64_t progress = 0;
   std::string error;
-  ucontext_t scheduler;
+  // Zeroed: ASan's swapcontext interceptor (if it is the one called) reads uc_stack of the target.
+  ucontext_t scheduler{};
 };
 
 struct LaunchState {
@@ -119,6 +147,61 @@ thread_local std::vector<std::unique_ptr<FiberStack>> t_stacks;  // reused acros
 std::mutex g_attribute_mutex;
 std::unordered_map<const void*, size_t> g_max_dynamic_smem;
 
+// ---- stack switches -----------------------------------------------------------------------------
+// Every switch goes through switch_to(), which tells ASan (when compiled in) the stack it is about
+// to run on: `save` receives this side's fake stack, nullptr when this side never resumes (a
+// fiber that finished or failed); `bottom`/`size` are the target stack. after_switch() completes
+// the switch on the side that now runs.
+#if defined(RAYVID_EMU_ASAN)
+// The scheduler's stack (the launching thread's), learnt when the first fiber starts.
+thread_local const void* t_scheduler_stack_bottom = nullptr;
+thread_local size_t t_scheduler_stack_size = 0;
+
+// glibc's swapcontext itself. ASan's interceptor of swapcontext clears the shadow of the whole
+// target stack on every switch, which would drop the redzones of a kernel's local arrays each time
+// its thread resumes after a barrier; with the switches announced above it has nothing left to do.
+using SwapContextFn = int (*)(ucontext_t*, const ucontext_t*);
+SwapContextFn libc_swapcontext() {
+  static const SwapContextFn fn = [] {
+    void* libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    void* sym = libc ? dlsym(libc, "swapcontext") : nullptr;
+    return sym ? reinterpret_cast<SwapContextFn>(sym) : &::swapcontext;
+  }();
+  return fn;
+}
+#endif
+
+void switch_to(ucontext_t* from, const ucontext_t* to, void** save, const void* bottom,
+               size_t size) {
+#if defined(RAYVID_EMU_ASAN)
+  __sanitizer_start_switch_fiber(save, bottom, size);
+  libc_swapcontext()(from, to);
+#else
+  (void)save;
+  (void)bottom;
+  (void)size;
+  swapcontext(from, to);
+#endif
+}
+void after_switch(void* saved) {
+#if defined(RAYVID_EMU_ASAN)
+  __sanitizer_finish_switch_fiber(saved, nullptr, nullptr);
+#else
+  (void)saved;
+#endif
+}
+// From the running fiber back to the scheduler; `resumable`: the fiber will be resumed later.
+void switch_to_scheduler(ucontext_t* from, const ucontext_t* scheduler, Fiber& fiber,
+                         bool resumable) {
+#if defined(RAYVID_EMU_ASAN)
+  switch_to(from, scheduler, resumable ? &fiber.asan_fake_stack : nullptr, t_scheduler_stack_bottom,
+            t_scheduler_stack_size);
+#else
+  switch_to(from, scheduler, nullptr, nullptr, 0);
+#endif
+  if (resumable) after_switch(fiber.asan_fake_stack);
+}
+
 LaunchState& launch_state() {
   if (t_launch == nullptr) {
     std::fputs("rayvid emulator: a device function was called outside emu::launch\n", stderr);
@@ -130,20 +213,24 @@ LaunchState& launch_state() {
 void yield() {
   LaunchState& l = *t_launch;
   ++l.stats.context_switches;
-  swapcontext(&l.current->context, &l.block_state->scheduler);
+  switch_to_scheduler(&l.current->context, &l.block_state->scheduler, *l.current, true);
 }
 
 // Reports an error of the running kernel: the scheduler abandons the launch and throws. The
-// failing fiber is never resumed, so no C++ object on its stack needs unwinding.
-[[noreturn]] void fail(const std::string& message) {
+// failing fiber is never resumed, so nothing on its stack is destroyed: `message` is a literal and
+// the message is built in a scope that ends before the switch, so no heap memory is left owned by
+// the abandoned frames (LeakSanitizer would report it).
+[[noreturn]] void fail(const char* message) {
   LaunchState& l = *t_launch;
   BlockState& b = *l.block_state;
-  std::ostringstream where;
-  where << " (block " << b.block_idx.x << "," << b.block_idx.y << "," << b.block_idx.z
-        << ", thread " << l.current->thread_idx.x << "," << l.current->thread_idx.y << ","
-        << l.current->thread_idx.z << ")";
-  b.error = message + where.str();
-  swapcontext(&l.current->context, &b.scheduler);
+  {
+    std::ostringstream where;
+    where << message << " (block " << b.block_idx.x << "," << b.block_idx.y << "," << b.block_idx.z
+          << ", thread " << l.current->thread_idx.x << "," << l.current->thread_idx.y << ","
+          << l.current->thread_idx.z << ")";
+    b.error = where.str();
+  }
+  switch_to_scheduler(&l.current->context, &b.scheduler, *l.current, false);
   std::abort();  // unreachable: the scheduler does not resume a failed fiber
 }
 
@@ -167,6 +254,10 @@ void run_cp_async_group(std::vector<CpAsyncCopy>& group) {
 }
 
 void fiber_main() {
+#if defined(RAYVID_EMU_ASAN)
+  // Started from the scheduler: this is where ASan says which stack that was.
+  __sanitizer_finish_switch_fiber(nullptr, &t_scheduler_stack_bottom, &t_scheduler_stack_size);
+#endif
   LaunchState& l = *t_launch;
   (*l.body)();
   Fiber& f = *l.current;
@@ -178,7 +269,7 @@ void fiber_main() {
   --b.live;
   ++b.progress;
   if (b.barrier_arrived > 0 && b.barrier_arrived == b.live) release_barrier(b);
-  swapcontext(&f.context, &b.scheduler);
+  switch_to_scheduler(&f.context, &b.scheduler, f, false);
   std::abort();  // unreachable: finished fibers are not resumed
 }
 
@@ -223,6 +314,12 @@ void run_block(LaunchState& l, BlockState& b, unsigned block_linear) {
     Fiber& f = b.fibers[i];
     f.linear = i;
     f.thread_idx = Dim3(i % l.block.x, (i / l.block.x) % l.block.y, i / (l.block.x * l.block.y));
+#if defined(RAYVID_EMU_ASAN)
+    if (t_stacks[i]->dirty) {
+      ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(t_stacks[i]->base) + page, kStackBytes);
+    }
+#endif
+    t_stacks[i]->dirty = false;
     getcontext(&f.context);
     f.context.uc_stack.ss_sp = static_cast<char*>(t_stacks[i]->base) + page;
     f.context.uc_stack.ss_size = kStackBytes;
@@ -231,9 +328,22 @@ void run_block(LaunchState& l, BlockState& b, unsigned block_linear) {
   }
   b.live = static_cast<int>(n);
   const std::vector<unsigned> order = order_of(n, block_linear);
+  // A fiber left suspended by a failed launch leaves its frames (and, under ASan, their
+  // redzones) on its stack.
+  struct MarkAbandoned {
+    BlockState& b;
+    ~MarkAbandoned() {
+      for (size_t i = 0; i < b.fibers.size(); ++i) {
+        if (!b.fibers[i].done) t_stacks[i]->dirty = true;
+      }
+    }
+  } mark_abandoned{b};
+  void* scheduler_fake_stack = nullptr;
   auto resume = [&](Fiber& f) {
     l.current = &f;
-    swapcontext(&b.scheduler, &f.context);
+    switch_to(&b.scheduler, &f.context, &scheduler_fake_stack,
+              static_cast<char*>(t_stacks[f.linear]->base) + page, kStackBytes);
+    after_switch(scheduler_fake_stack);
     ++l.stats.context_switches;
     if (!b.error.empty()) throw EmuError("emulator: " + b.error);
   };
@@ -392,6 +502,12 @@ void launch(const void* kernel, Dim3 grid, Dim3 block, size_t dynamic_smem,
   const size_t smem_bytes = (dynamic_smem + 127) / 128 * 128 + 128;
   std::unique_ptr<unsigned char, decltype(&std::free)> smem(
       static_cast<unsigned char*>(std::aligned_alloc(128, smem_bytes)), &std::free);
+  // Under ASan the rounding slack past the requested bytes is poisoned: a kernel reading past its
+  // dynamic shared memory is reported (on the GPU it reads another allocation or faults).
+  const size_t smem_filled = kAsan ? dynamic_smem : smem_bytes;
+#if defined(RAYVID_EMU_ASAN)
+  ASAN_POISON_MEMORY_REGION(smem.get() + dynamic_smem, smem_bytes - dynamic_smem);
+#endif
   struct Reset {
     ~Reset() { t_launch = nullptr; }
   } reset;
@@ -401,7 +517,7 @@ void launch(const void* kernel, Dim3 grid, Dim3 block, size_t dynamic_smem,
   for (unsigned linear : block_order) {
     BlockState b;
     b.block_idx = Dim3(linear % grid.x, (linear / grid.x) % grid.y, linear / (grid.x * grid.y));
-    std::memset(smem.get(), 0xFF, smem_bytes);
+    std::memset(smem.get(), 0xFF, smem_filled);
     b.smem = smem.get();
     l.block_state = &b;
     run_block(l, b, linear);

@@ -128,6 +128,24 @@ __global__ void __launch_bounds__(64) rotate_kernel(const float* in, float* out,
   out[i] = v;
 }
 
+__global__ void __launch_bounds__(64)
+    read_past_end_kernel(const float* in, float* out, OutOfBoundsRead where) {
+  RV_DYNAMIC_SMEM(float, staged);
+  const int i = static_cast<int>(threadIdx.x);
+  float window[4];  // indexed at run time: kept in (local) memory, live across the barrier
+  for (int k = 0; k < 4; ++k) window[k] = in[(i + k) % 64];
+  staged[i] = in[where == OutOfBoundsRead::kGlobal ? i + 1 : i];  // in[64] for thread 63
+  __syncthreads();
+  const float neighbour = staged[where == OutOfBoundsRead::kDynamicShared ? i + 1 : (i + 1) % 64];
+  // Through a pointer, as kernels walk their fragments: UBSan's array-bounds check cannot see
+  // this read, only ASan's stack redzones can. Thread 32, because it waits at the barrier under
+  // every emulator schedule (it is never the last to arrive), so its frame has been switched out
+  // and back in between writing `window` and this read.
+  const float* window_ptr = window;
+  const float own = window_ptr[where == OutOfBoundsRead::kLocal && i == 32 ? 4 : i % 4];
+  out[i] = neighbour + own;
+}
+
 }  // namespace
 
 LaunchError selftest_block_sum(const float* in, int n, float* out, Stream stream) {
@@ -169,6 +187,13 @@ LaunchError selftest_mma_tile(DType dtype, const void* a, const void* b, const f
 LaunchError selftest_rotate(const float* in, float* out, SelftestBug bug, Stream stream) {
   auto* kernel = &rotate_kernel;
   RV_LAUNCH(kernel, dim3(1), dim3(64), 64 * sizeof(float), stream, in, out, bug);
+  return detail::last_launch_error();
+}
+
+LaunchError selftest_read_past_end(const float* in, float* out, OutOfBoundsRead where,
+                                   Stream stream) {
+  auto* kernel = &read_past_end_kernel;
+  RV_LAUNCH(kernel, dim3(1), dim3(64), 64 * sizeof(float), stream, in, out, where);
   return detail::last_launch_error();
 }
 
