@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   app.add_option("--width", width, "pixel width (multiple of 16)");
   app.add_option("--batch", batch, "batch rows (2 = cond + uncond)");
   app.add_option("--repeat", repeat, "timed forwards (the best is reported)");
-  app.add_option("--attention", attention, "rayvid, sdpa or reference");
+  app.add_option("--attention", attention, "rayvid, sdpa, reference or emu");
   app.add_option("--bf16-gemm", bf16_gemm, "auto, native or fp32");
   CLI11_PARSE(app, argc, argv);
 

@@ -22,7 +22,8 @@ struct EngineOptions {
   std::string model_dir;           // a diffusers-layout Wan folder
   std::string device = "auto";     // auto | cpu | cuda
   std::string dtype = "";          // fp32 | bf16 | fp16; empty = bf16 on CUDA, fp32 on the CPU
-  std::string attention = "sdpa";  // rayvid (custom CUDA kernel) | sdpa | reference
+  std::string attention = "sdpa";  // rayvid (custom CUDA kernel) | sdpa | reference | emu (the
+                                   // CUDA kernel's source on the CPU emulator: slow, for tests)
 };
 
 struct GenerateRequest {

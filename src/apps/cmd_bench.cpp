@@ -190,7 +190,7 @@ void add_bench(CLI::App& app) {
       sub->add_option("--guidance-scale,-g", f->guidance_scale, "Guidance (default: the model's)");
   sub->add_option("--device", f->engine.device, "auto, cpu or cuda")->capture_default_str();
   sub->add_option("--dtype", f->engine.dtype, "fp32, bf16 or fp16");
-  sub->add_option("--attention", f->engine.attention, "rayvid, sdpa or reference")
+  sub->add_option("--attention", f->engine.attention, "rayvid, sdpa, reference or emu")
       ->capture_default_str();
   sub->add_option("--out,-o", f->out, "Sampler benchmark output folder (default: rayvid-bench/)");
   sub->add_flag("--no-plots", f->no_plots, "Skip the matplotlib plot");

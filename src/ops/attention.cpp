@@ -47,8 +47,9 @@ AttentionBackend parse_attention_backend(std::string_view name) {
   if (name == "reference") return AttentionBackend::kReference;
   if (name == "sdpa") return AttentionBackend::kSdpa;
   if (name == "rayvid") return AttentionBackend::kRayvid;
-  fail(ErrorCategory::kBadArgument, "unknown attention backend '{}'; use rayvid, sdpa or reference",
-       name);
+  if (name == "emu") return AttentionBackend::kEmu;
+  fail(ErrorCategory::kBadArgument,
+       "unknown attention backend '{}'; use rayvid, sdpa, reference or emu", name);
 }
 
 std::string_view attention_backend_name(AttentionBackend backend) {
@@ -59,6 +60,8 @@ std::string_view attention_backend_name(AttentionBackend backend) {
       return "sdpa";
     case AttentionBackend::kRayvid:
       return "rayvid";
+    case AttentionBackend::kEmu:
+      return "emu";
   }
   return "?";
 }
@@ -79,6 +82,27 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
       static std::once_flag logged;
       std::call_once(logged, [] {
         spdlog::info("attention: the rayvid kernel does not apply to these tensors; using sdpa");
+      });
+      return attention_sdpa(q, k, v);
+    }
+    case AttentionBackend::kEmu: {
+      // The CUDA kernel's own source on the CPU emulator (CPU tensors, bf16/fp16, head_dim 64 or
+      // 128); LibTorch's SDPA otherwise. Each path is logged once.
+      at::Tensor out;
+      if (rayvid_attention_emu(q, k, v, out)) {
+        static std::once_flag logged_kernel;
+        std::call_once(logged_kernel, [] {
+          spdlog::info(
+              "attention: emu backend runs the rayvid flash-attention kernel on the CPU "
+              "emulator");
+        });
+        return out;
+      }
+      static std::once_flag logged_fallback;
+      std::call_once(logged_fallback, [] {
+        spdlog::info(
+            "attention: the emulated rayvid kernel does not apply to these tensors; "
+            "using sdpa");
       });
       return attention_sdpa(q, k, v);
     }

@@ -3,7 +3,10 @@
 // kernel). Backends:
 //   reference  plain ATen math in fp32, chunked over queries so memory stays bounded
 //   sdpa       at::scaled_dot_product_attention (flash/memory-efficient kernels of LibTorch)
-//   rayvid     rayvid's own CUDA kernel; until it exists this falls back to sdpa (logged once)
+//   rayvid     rayvid's own CUDA kernel (kernels/flash_attention) on CUDA tensors it covers
+//              (bf16/fp16, head_dim 64 or 128); sdpa otherwise (logged once)
+//   emu        the same kernel source on the CPU emulator, for CPU tensors it covers; sdpa
+//              otherwise (logged once). Slow: for tests of the model path through the kernel
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -12,9 +15,10 @@
 
 namespace rayvid::ops {
 
-enum class AttentionBackend { kReference, kSdpa, kRayvid };
+enum class AttentionBackend { kReference, kSdpa, kRayvid, kEmu };
 
-// "reference", "sdpa" or "rayvid"; anything else is a kBadArgument error listing the choices.
+// "reference", "sdpa", "rayvid" or "emu"; anything else is a kBadArgument error listing the
+// choices.
 AttentionBackend parse_attention_backend(std::string_view name);
 std::string_view attention_backend_name(AttentionBackend backend);
 

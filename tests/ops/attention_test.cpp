@@ -63,8 +63,10 @@ void check_all_backends(c10::ScalarType dtype, double tolerance) {
     const at::Tensor k = random({s.batch, s.length_k, s.heads, s.head_dim}, seed++, 2).to(dtype);
     const at::Tensor v = random({s.batch, s.length_k, s.heads, s.head_dim}, seed++, 1).to(dtype);
     const at::Tensor expected = attention_by_loops(q, k, v);
-    for (auto backend :
-         {AttentionBackend::kReference, AttentionBackend::kSdpa, AttentionBackend::kRayvid}) {
+    // kEmu runs the flash-attention kernel on the CPU emulator for the bf16 head_dim 128 shape
+    // and falls back to sdpa for the others.
+    for (auto backend : {AttentionBackend::kReference, AttentionBackend::kSdpa,
+                         AttentionBackend::kRayvid, AttentionBackend::kEmu}) {
       const at::Tensor out = attention(q, k, v, backend);
       EXPECT_EQ(out.scalar_type(), dtype);
       EXPECT_TRUE(test::close_to(out, expected, tolerance)) << attention_backend_name(backend);
@@ -89,15 +91,15 @@ TEST(Attention, AcceptsStridedViews) {
 }
 
 TEST(Attention, ParsesBackendNames) {
-  for (auto backend :
-       {AttentionBackend::kReference, AttentionBackend::kSdpa, AttentionBackend::kRayvid})
+  for (auto backend : {AttentionBackend::kReference, AttentionBackend::kSdpa,
+                       AttentionBackend::kRayvid, AttentionBackend::kEmu})
     EXPECT_EQ(parse_attention_backend(attention_backend_name(backend)), backend);
   try {
     parse_attention_backend("flash");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.category(), ErrorCategory::kBadArgument);
-    EXPECT_NE(std::string(e.what()).find("use rayvid, sdpa or reference"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("use rayvid, sdpa, reference or emu"), std::string::npos);
   }
 }
 
