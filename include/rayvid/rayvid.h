@@ -80,6 +80,10 @@ struct GenerateResult {
   double estimated_peak_bytes = 0;  // the planner's estimate, checked before any heavy work
   double guidance_scale = 0, guidance_scale_2 = 0;
   double shift = 0;  // the timestep shift that ran (the request's or the scheduler config's)
+  // Which attention path ran over this generation: the backend asked for, the calls the custom
+  // kernel served, and the calls it did not apply to (shapes, dtypes, device) that went to SDPA.
+  std::string attention_backend;
+  int64_t attention_kernel_calls = 0, attention_fallback_calls = 0;
 };
 
 class Engine {

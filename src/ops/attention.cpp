@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <mutex>
 
 #include "core/check.h"
@@ -33,6 +34,8 @@ void check_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)
   RAYVID_CHECK(q.device() == k.device() && q.device() == v.device(), Internal,
                "attention: q, k, v are on different devices");
 }
+
+std::atomic<int64_t> g_kernel_calls{0}, g_fallback_calls{0};
 
 at::Tensor attention_sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
   // LibTorch's SDPA wants [B, heads, L, head_dim]; the transposes are views. Its CPU flash kernel
@@ -66,6 +69,10 @@ std::string_view attention_backend_name(AttentionBackend backend) {
   return "?";
 }
 
+AttentionPathCounts attention_path_counts() {
+  return {g_kernel_calls.load(), g_fallback_calls.load()};
+}
+
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                      AttentionBackend backend) {
   check_inputs(q, k, v);
@@ -78,7 +85,11 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
       // rayvid's CUDA flash-attention kernel where it applies (CUDA tensors, bf16/fp16, head_dim
       // 64 or 128); LibTorch's SDPA otherwise, e.g. on the CPU.
       at::Tensor out;
-      if (rayvid_attention_cuda(q, k, v, out)) return out;
+      if (rayvid_attention_cuda(q, k, v, out)) {
+        ++g_kernel_calls;
+        return out;
+      }
+      ++g_fallback_calls;
       static std::once_flag logged;
       std::call_once(logged, [] {
         spdlog::info("attention: the rayvid kernel does not apply to these tensors; using sdpa");
@@ -90,6 +101,7 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
       // 128); LibTorch's SDPA otherwise. Each path is logged once.
       at::Tensor out;
       if (rayvid_attention_emu(q, k, v, out)) {
+        ++g_kernel_calls;
         static std::once_flag logged_kernel;
         std::call_once(logged_kernel, [] {
           spdlog::info(
@@ -98,6 +110,7 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
         });
         return out;
       }
+      ++g_fallback_calls;
       static std::once_flag logged_fallback;
       std::call_once(logged_fallback, [] {
         spdlog::info(

@@ -15,6 +15,9 @@
 // summation order, so different bf16 roundings) while staying as close to the golden.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 
 #include <chrono>
 #include <cstdio>
@@ -95,6 +98,34 @@ void check(const std::string& name, int heads, int64_t head_dim, int64_t layers)
 
 TEST(EmuModel, WanDiTHeadDim128MatchesDiffusersBf16) { check("d128", 1, 128, 1); }
 TEST(EmuModel, WanDiTHeadDim64MatchesDiffusersBf16) { check("d64", 2, 64, 2); }
+
+}  // namespace
+}  // namespace rayvid
+
+namespace rayvid {
+namespace {
+
+// The sidecar says which attention path ran. The demo model's heads are 32 wide, which the kernel
+// does not cover, so every call of the emu backend falls back to SDPA and is counted as such;
+// sdpa counts neither.
+TEST(EmuModel, SidecarRecordsTheAttentionPathThatRan) {
+  const auto dir = test::scratch_dir("emu-model-sidecar");
+  for (const std::string backend : {"emu", "sdpa"}) {
+    const auto r = test::run_command("'" + test::cli_path().string() +
+                                     "' generate --prompt 'a cat' --width 64 --height 64 "
+                                     "--frames 5 --steps 2 --quiet --attention " +
+                                     backend + " --output '" + (dir / "out.mp4").string() + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::ifstream in(dir / "out.json");
+    const auto sidecar = nlohmann::json::parse(in);
+    EXPECT_EQ(sidecar["attention"]["backend"], backend);
+    EXPECT_EQ(sidecar["attention"]["kernel_calls"], 0);
+    if (backend == "emu")
+      EXPECT_GT(sidecar["attention"]["sdpa_fallback_calls"].get<int64_t>(), 0);
+    else
+      EXPECT_EQ(sidecar["attention"]["sdpa_fallback_calls"], 0);
+  }
+}
 
 }  // namespace
 }  // namespace rayvid
