@@ -84,6 +84,7 @@ struct GenerateResult {
   // kernel served, and the calls it did not apply to (shapes, dtypes, device) that went to SDPA.
   std::string attention_backend;
   int64_t attention_kernel_calls = 0, attention_fallback_calls = 0;
+  int64_t rms_norm_kernel_calls = 0, rms_norm_fallback_calls = 0;  // q/k RMSNorm, the same way
 };
 
 class Engine {

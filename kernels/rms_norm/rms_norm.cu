@@ -1,7 +1,7 @@
 // RMSNorm across the full hidden size (q/k norm of the Wan DiT: dim = heads * head_dim).
 //
-// Computes out = T(T(x * rsqrt(mean(x^2) + eps)) * weight) per row, mean of squares in fp32
-// (diffusers' RMSNorm: the normalised fp32 value is cast to the weight dtype, then multiplied).
+// Computes out = T(x * rsqrt(mean(x^2) + eps) * weight) per row, all in fp32 and rounded once to
+// T (torch.nn.RMSNorm, which diffusers' WanAttention uses for its q/k norms).
 // Layout: rows of `dim` contiguous elements at x_row_stride / out_row_stride (a [B, L, dim] tensor
 // is rows = B * L when its rows are evenly spaced); x and out may alias (in place).
 // Work split: one block of 256 threads per row (grid.x = rows, so rows up to 2^31 - 1); each
@@ -12,7 +12,8 @@
 // 2 * rows * dim * sizeof(T) bytes; Wan 14B q or k at 720p (32,760 x 5,120 bf16) moves 671 MB,
 // ~0.2 ms at the H100's 3.35 TB/s.
 // Tested by tests/kernels/norm_kernels_test.cpp (emulated; natively with label gpu) against
-// src/ops/reference/norms_ref.cpp.
+// ops::rms_norm_reference (src/ops/reference/rms_norm_reference.cpp), the op's one reference; on
+// the DiT's path through ops::rms_norm (backends rayvid and emu).
 // ptxas-budget: rms_norm_kernel<__nv_bfloat16> registers=64 smem=128
 // ptxas-budget: rms_norm_kernel<__half> registers=64 smem=128
 #include "common/row_kernels.cuh"
@@ -46,10 +47,7 @@ __global__ void __launch_bounds__(kRowThreads) rms_norm_kernel(const RmsNormPara
     float w[8];
     device::load_chunk(weight, c, p.dim, w);
     float y[8];
-    for (int e = 0; e < 8; ++e) {
-      const float normed = device::to_float(device::from_float<T>(v[i][e] * inv_rms));
-      y[e] = normed * w[e];
-    }
+    for (int e = 0; e < 8; ++e) y[e] = v[i][e] * inv_rms * w[e];
     device::store_chunk(out, c, y);
   }
 }

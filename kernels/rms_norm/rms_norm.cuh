@@ -6,8 +6,8 @@
 
 namespace rayvid::kernels {
 
-// out[r, :] = T(T(x[r, :] * rsqrt(mean(x[r, :]^2) + eps)) * weight), statistics in fp32, rounded
-// as diffusers' RMSNorm does (normalised value cast to the weight dtype, then multiplied).
+// out[r, :] = T(x[r, :] * rsqrt(mean(x[r, :]^2) + eps) * weight), all in fp32, rounded once to T
+// (torch.nn.RMSNorm's numerics, as ops::rms_norm_reference).
 // Rows are addressed by element strides (x and out may alias); dim is contiguous.
 struct RmsNormParams {
   const void* x = nullptr;       // [rows, dim], dtype, row stride x_row_stride

@@ -45,6 +45,8 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
   j["attention"] = {{"backend", result.attention_backend},
                     {"kernel_calls", result.attention_kernel_calls},
                     {"sdpa_fallback_calls", result.attention_fallback_calls}};
+  j["rms_norm"] = {{"kernel_calls", result.rms_norm_kernel_calls},
+                   {"aten_fallback_calls", result.rms_norm_fallback_calls}};
   j["step_seconds"] = result.step_seconds;
   j["peak_memory_bytes"] = result.peak_memory_bytes;
   return j;

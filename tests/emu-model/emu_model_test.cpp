@@ -13,6 +13,10 @@
 // That the kernel really ran: the emulator binding's launch counter grows by one per attention
 // call (2 per block: self and cross), and the emu output differs from the sdpa one (a different
 // summation order, so different bf16 roundings) while staying as close to the golden.
+// The q/k RMSNorms go through kernels/rms_norm on the emulator too (4 launches per block: self q
+// and k, cross q, the text key of the block's context), counted the same way; emu errors with
+// both kernels: 2.2e-3 and 3.3e-3. An RMSNorm kernel without `/ p.dim` gives 3.8e-2 / 7.2e-2
+// (fails); one that skips the weight gives 7.5e-3 / 1.3e-2 (the d64 test fails).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -27,6 +31,7 @@
 #include "io/safetensors.h"
 #include "models/wan_dit/model.h"
 #include "ops/attention_cuda.h"
+#include "ops/norms_cuda.h"
 #include "support/golden.h"
 #include "support/test_env.h"
 
@@ -59,6 +64,7 @@ Result run(const std::string& name, ops::AttentionBackend backend, int expected_
     EXPECT_EQ(model.config().attention_head_dim(), expected_head_dim);
     EXPECT_EQ(model.config().num_layers, expected_layers);
     const auto& in = c["inputs"];
+    const uint64_t norm_launches_before = ops::rayvid_rms_norm_emu_launches();
     const auto context = model.prepare_context(tensor(in, "encoder_hidden_states"), at::Tensor());
     const uint64_t launches_before = ops::rayvid_attention_emu_launches();
     const auto start = std::chrono::steady_clock::now();
@@ -67,16 +73,20 @@ Result run(const std::string& name, ops::AttentionBackend backend, int expected_
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const uint64_t launches = ops::rayvid_attention_emu_launches() - launches_before;
+    const uint64_t norm_launches = ops::rayvid_rms_norm_emu_launches() - norm_launches_before;
     // Self- and cross-attention of every block through the kernel with emu, never without.
     EXPECT_EQ(launches, backend == ops::AttentionBackend::kEmu ? 2 * expected_layers : 0);
+    // And every q/k RMSNorm (self q and k, cross q, and the text key of the block's context).
+    EXPECT_EQ(norm_launches, backend == ops::AttentionBackend::kEmu ? 4 * expected_layers : 0);
     const at::Tensor ref = tensor(c["outputs"], "output_bf16");
     EXPECT_TRUE(test::close_to(r.output, ref, kMaxRel)) << name;
     r.rel_error = test::relative_error(r.output, ref);
     std::printf(
-        "%s %s: rel err %.2e vs the diffusers bf16 golden (bound %.0e), %llu kernel "
-        "launches, forward %.2f s\n",
+        "%s %s: rel err %.2e vs the diffusers bf16 golden (bound %.0e), %llu attention and %llu "
+        "RMSNorm kernel launches, forward %.2f s\n",
         name.c_str(), std::string(ops::attention_backend_name(backend)).c_str(), r.rel_error,
-        kMaxRel, static_cast<unsigned long long>(launches), seconds);
+        kMaxRel, static_cast<unsigned long long>(launches),
+        static_cast<unsigned long long>(norm_launches), seconds);
     return r;
   }
   ADD_FAILURE() << "no case " << name << " in " << (root / "manifest.json");
@@ -113,17 +123,21 @@ TEST(EmuModel, SidecarRecordsTheAttentionPathThatRan) {
   for (const std::string backend : {"emu", "sdpa"}) {
     const auto r = test::run_command("'" + test::cli_path().string() +
                                      "' generate --prompt 'a cat' --width 64 --height 64 "
-                                     "--frames 5 --steps 2 --quiet --attention " +
+                                     "--frames 5 --steps 2 --dtype bf16 --quiet --attention " +
                                      backend + " --output '" + (dir / "out.mp4").string() + "'");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     std::ifstream in(dir / "out.json");
     const auto sidecar = nlohmann::json::parse(in);
     EXPECT_EQ(sidecar["attention"]["backend"], backend);
     EXPECT_EQ(sidecar["attention"]["kernel_calls"], 0);
-    if (backend == "emu")
+    // RMSNorm: the demo's q/k norms are 64 wide, which the kernel covers in bf16: emu runs them.
+    if (backend == "emu") {
       EXPECT_GT(sidecar["attention"]["sdpa_fallback_calls"].get<int64_t>(), 0);
-    else
+      EXPECT_GT(sidecar["rms_norm"]["kernel_calls"].get<int64_t>(), 0);
+    } else {
       EXPECT_EQ(sidecar["attention"]["sdpa_fallback_calls"], 0);
+      EXPECT_EQ(sidecar["rms_norm"]["kernel_calls"], 0);
+    }
   }
 }
 

@@ -1,12 +1,14 @@
-// kernels/rms_norm and kernels/adaln against src/ops/reference/norms_ref: fresh random inputs,
-// the smallest, odd and Wan-sized hidden sizes, strided rows with gaps the kernel must not touch,
-// per-sample and per-token modulation, outputs poisoned with NaN before each run.
+// kernels/rms_norm against ops::rms_norm_reference (the op's one reference) and kernels/adaln
+// against src/ops/reference/norms_ref: fresh random inputs, the smallest, odd and Wan-sized hidden
+// sizes, strided rows with gaps the kernel must not touch, per-sample and per-token modulation,
+// outputs poisoned with NaN before each run.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include "adaln/adaln.cuh"
 #include "kernel_backend.h"
 #include "ops/reference/norms_ref.h"
+#include "ops/reference/rms_norm_reference.h"
 #include "rms_norm/rms_norm.cuh"
 #include "tolerance.h"
 
@@ -58,10 +60,10 @@ TEST_P(NormKernels, RmsNormAcrossHiddenMatchesReference) {
   p.rows = int64_t{c.batch} * c.len, p.dim = c.dim, p.eps = 1e-6f, p.dtype = dtype_of(c.dtype);
   RAYVID_EXPECT_LAUNCHED(kb::rms_norm_forward(p, nullptr));
   const at::Tensor out = read_rows(dout, c);
-  const at::Tensor ref32 = ops::kernel_ref::rms_norm(x.to(at::kFloat), weight.to(at::kFloat), 1e-6);
+  const at::Tensor ref32 = ops::rms_norm_reference(x.to(at::kFloat), weight.to(at::kFloat), 1e-6);
   const at::Tensor naive = x * at::rsqrt(x.pow(2).mean(-1, true) + 1e-6) * weight;  // all in dtype
   expect_within_twice_naive(out, ref32, naive);
-  expect_within_one_ulp(out, ops::kernel_ref::rms_norm(x, weight, 1e-6));
+  expect_within_one_ulp(out, ops::rms_norm_reference(x, weight, 1e-6));
 }
 
 TEST_P(NormKernels, LayerNormModulateMatchesReference) {

@@ -33,19 +33,19 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
 
 at::Tensor self_attention(const at::Tensor& h, const AttentionWeights& w,
                           const ops::Rope3DTable& rope, const ComputeSettings& s) {
-  at::Tensor q = ops::rms_norm(linear(h, w.to_q, s), w.norm_q, s.eps);  // [B, L, dim]
-  at::Tensor k = ops::rms_norm(linear(h, w.to_k, s), w.norm_k, s.eps);  // [B, L, dim]
-  const at::Tensor v = split_heads(linear(h, w.to_v, s), s.heads);      // [B, L, heads, hd]
-  q = ops::rope3d(split_heads(q, s.heads), rope);                       // [B, L, heads, hd]
-  k = ops::rope3d(split_heads(k, s.heads), rope);                       // [B, L, heads, hd]
-  const at::Tensor o = attend(q, k, v, s);                              // [B, L, heads, hd]
-  return linear(merge_heads(o), w.to_out, s);                           // [B, L, dim]
+  at::Tensor q = ops::rms_norm(linear(h, w.to_q, s), w.norm_q, s.eps, s.attention);  // [B, L, dim]
+  at::Tensor k = ops::rms_norm(linear(h, w.to_k, s), w.norm_k, s.eps, s.attention);  // [B, L, dim]
+  const at::Tensor v = split_heads(linear(h, w.to_v, s), s.heads);  // [B, L, heads, hd]
+  q = ops::rope3d(split_heads(q, s.heads), rope);                   // [B, L, heads, hd]
+  k = ops::rope3d(split_heads(k, s.heads), rope);                   // [B, L, heads, hd]
+  const at::Tensor o = attend(q, k, v, s);                          // [B, L, heads, hd]
+  return linear(merge_heads(o), w.to_out, s);                       // [B, L, dim]
 }
 
 at::Tensor cross_attention(const at::Tensor& h, const AttentionWeights& w,
                            const BlockContext& context, const ComputeSettings& s) {
-  const at::Tensor q =
-      split_heads(ops::rms_norm(linear(h, w.to_q, s), w.norm_q, s.eps), s.heads);  // [B,L,h,hd]
+  const at::Tensor q = split_heads(
+      ops::rms_norm(linear(h, w.to_q, s), w.norm_q, s.eps, s.attention), s.heads);  // [B,L,h,hd]
   at::Tensor o = attend(q, context.text_key, context.text_value, s);
   if (context.image_key.defined())  // two softmaxes over text and image tokens, summed
     o = o + attend(q, context.image_key, context.image_value, s);
@@ -78,11 +78,12 @@ BlockContext prepare_block_context(const BlockWeights& w, const at::Tensor& text
                                    const at::Tensor& image, const ComputeSettings& s) {
   BlockContext c;
   const AttentionWeights& a = w.attn2;
-  c.text_key = split_heads(ops::rms_norm(linear(text, a.to_k, s), a.norm_k, s.eps), s.heads);
+  c.text_key =
+      split_heads(ops::rms_norm(linear(text, a.to_k, s), a.norm_k, s.eps, s.attention), s.heads);
   c.text_value = split_heads(linear(text, a.to_v, s), s.heads);  // [B, Lt, heads, hd]
   if (image.defined()) {
-    c.image_key =
-        split_heads(ops::rms_norm(linear(image, a.add_k_proj, s), a.norm_added_k, s.eps), s.heads);
+    c.image_key = split_heads(
+        ops::rms_norm(linear(image, a.add_k_proj, s), a.norm_added_k, s.eps, s.attention), s.heads);
     c.image_value = split_heads(linear(image, a.add_v_proj, s), s.heads);  // [B, Li, heads, hd]
   }
   return c;

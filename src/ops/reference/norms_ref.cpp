@@ -3,13 +3,6 @@
 
 namespace rayvid::ops::kernel_ref {
 
-at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
-  const at::Tensor variance = x.to(at::kFloat).pow(2).mean(-1, /*keepdim=*/true);  // [..., 1]
-  at::Tensor normed = x * at::rsqrt(variance + eps);                               // [..., C] fp32
-  if (weight.scalar_type() != at::kFloat) normed = normed.to(weight.scalar_type());
-  return normed * weight;  // [..., C] in weight's dtype
-}
-
 at::Tensor layer_norm_modulate(const at::Tensor& x, const at::Tensor& shift,
                                const at::Tensor& scale, double eps) {
   const at::Tensor normed = at::layer_norm(x.to(at::kFloat), {x.size(-1)}, {}, {}, eps);  // fp32
