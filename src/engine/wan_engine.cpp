@@ -167,15 +167,15 @@ class WanEngine : public Engine {
     };
     pipeline::PipelineComponents components{text_encoder_.get(), image_encoder_.get(), high_.get(),
                                             low_.get(), vae_.get()};
-    const ops::AttentionPathCounts before = ops::attention_path_counts();
-    const ops::AttentionPathCounts norm_before = ops::rms_norm_path_counts();
+    const ops::KernelPathCounts before = ops::attention_path_counts();
+    const ops::KernelPathCounts norm_before = ops::rms_norm_path_counts();
     const at::Tensor video =
         pipeline::generate_video(components, spec, *scheduler, steps, hooks);  // [1,3,F,H,W]
-    const ops::AttentionPathCounts after = ops::attention_path_counts();
+    const ops::KernelPathCounts after = ops::attention_path_counts();
     result.attention_backend = load_.attention;
     result.attention_kernel_calls = after.kernel - before.kernel;
     result.attention_fallback_calls = after.fallback - before.fallback;
-    const ops::AttentionPathCounts norm_after = ops::rms_norm_path_counts();
+    const ops::KernelPathCounts norm_after = ops::rms_norm_path_counts();
     result.rms_norm_kernel_calls = norm_after.kernel - norm_before.kernel;
     result.rms_norm_fallback_calls = norm_after.fallback - norm_before.fallback;
     io::VideoFrames frames = models::wan_vae::to_frames(video);

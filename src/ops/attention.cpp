@@ -5,12 +5,9 @@
 
 #include <ATen/ATen.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
-
-#include <atomic>
-#include <mutex>
 
 #include "core/check.h"
+#include "ops/kernel_path.h"
 #include "ops/reference/attention_reference.h"
 
 namespace rayvid::ops {
@@ -35,7 +32,7 @@ void check_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)
                "attention: q, k, v are on different devices");
 }
 
-std::atomic<int64_t> g_kernel_calls{0}, g_fallback_calls{0};
+KernelPathLog g_paths("attention", "sdpa");
 
 at::Tensor attention_sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
   // LibTorch's SDPA wants [B, heads, L, head_dim]; the transposes are views. Its CPU flash kernel
@@ -69,9 +66,7 @@ std::string_view attention_backend_name(AttentionBackend backend) {
   return "?";
 }
 
-AttentionPathCounts attention_path_counts() {
-  return {g_kernel_calls.load(), g_fallback_calls.load()};
-}
+KernelPathCounts attention_path_counts() { return g_paths.counts(); }
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                      AttentionBackend backend) {
@@ -81,42 +76,17 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
       return attention_reference(q, k, v);
     case AttentionBackend::kSdpa:
       return attention_sdpa(q, k, v);
-    case AttentionBackend::kRayvid: {
-      // rayvid's CUDA flash-attention kernel where it applies (CUDA tensors, bf16/fp16, head_dim
-      // 64 or 128); LibTorch's SDPA otherwise, e.g. on the CPU.
-      at::Tensor out;
-      if (rayvid_attention_cuda(q, k, v, out)) {
-        ++g_kernel_calls;
-        return out;
-      }
-      ++g_fallback_calls;
-      static std::once_flag logged;
-      std::call_once(logged, [] {
-        spdlog::info("attention: the rayvid kernel does not apply to these tensors; using sdpa");
-      });
-      return attention_sdpa(q, k, v);
-    }
+    case AttentionBackend::kRayvid:
     case AttentionBackend::kEmu: {
-      // The CUDA kernel's own source on the CPU emulator (CPU tensors, bf16/fp16, head_dim 64 or
-      // 128); LibTorch's SDPA otherwise. Each path is logged once.
+      // rayvid's flash-attention kernel where it applies (bf16/fp16, head_dim 64 or 128): native
+      // on CUDA tensors (rayvid), or its own source on the CPU emulator (emu); SDPA otherwise.
+      const bool emulated = backend == AttentionBackend::kEmu;
       at::Tensor out;
-      if (rayvid_attention_emu(q, k, v, out)) {
-        ++g_kernel_calls;
-        static std::once_flag logged_kernel;
-        std::call_once(logged_kernel, [] {
-          spdlog::info(
-              "attention: emu backend runs the rayvid flash-attention kernel on the CPU "
-              "emulator");
-        });
+      if (emulated ? rayvid_attention_emu(q, k, v, out) : rayvid_attention_cuda(q, k, v, out)) {
+        g_paths.took_kernel(emulated);
         return out;
       }
-      ++g_fallback_calls;
-      static std::once_flag logged_fallback;
-      std::call_once(logged_fallback, [] {
-        spdlog::info(
-            "attention: the emulated rayvid kernel does not apply to these tensors; "
-            "using sdpa");
-      });
+      g_paths.took_fallback(emulated);
       return attention_sdpa(q, k, v);
     }
   }

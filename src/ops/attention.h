@@ -13,6 +13,8 @@
 
 #include <string_view>
 
+#include "ops/kernel_path.h"
+
 namespace rayvid::ops {
 
 enum class AttentionBackend { kReference, kSdpa, kRayvid, kEmu };
@@ -27,13 +29,8 @@ std::string_view attention_backend_name(AttentionBackend backend);
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                      AttentionBackend backend);
 
-// Which path the rayvid and emu backends took, counted over the process (calls of the custom
-// kernel, and calls it did not apply to and that went to SDPA): the engine reports the difference
-// over one generation in the sidecar, so a run says whether the kernel really ran.
-struct AttentionPathCounts {
-  int64_t kernel = 0;
-  int64_t fallback = 0;
-};
-AttentionPathCounts attention_path_counts();
+// Calls of the rayvid/emu backends served by the kernel and by the SDPA fallback, over the
+// process (ops/kernel_path.h).
+KernelPathCounts attention_path_counts();
 
 }  // namespace rayvid::ops

@@ -3,19 +3,16 @@
 
 #include <ATen/ATen.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
-
-#include <atomic>
-#include <mutex>
 
 #include "core/check.h"
+#include "ops/kernel_path.h"
 #include "ops/norms_cuda.h"
 #include "ops/reference/rms_norm_reference.h"
 
 namespace rayvid::ops {
 namespace {
 
-std::atomic<int64_t> g_kernel_calls{0}, g_fallback_calls{0};
+KernelPathLog g_paths("rms_norm", "ATen");
 
 at::Tensor rms_norm_aten(const at::Tensor& x, const at::Tensor& weight, double eps) {
   // LibTorch's fused rms_norm has the reference's numerics (fp32 statistics, weight applied in
@@ -26,9 +23,7 @@ at::Tensor rms_norm_aten(const at::Tensor& x, const at::Tensor& weight, double e
 
 }  // namespace
 
-AttentionPathCounts rms_norm_path_counts() {
-  return {g_kernel_calls.load(), g_fallback_calls.load()};
-}
+KernelPathCounts rms_norm_path_counts() { return g_paths.counts(); }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps,
                     AttentionBackend backend) {
@@ -42,37 +37,18 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps,
     case AttentionBackend::kReference:
     case AttentionBackend::kSdpa:
       return rms_norm_aten(x, weight, eps);
-    case AttentionBackend::kRayvid: {
-      // rayvid's CUDA RMSNorm kernel where it applies (CUDA tensors, bf16/fp16, C a multiple of 8
-      // up to 8192); the ATen path otherwise, e.g. on the CPU.
-      if (rayvid_rms_norm_cuda(x, weight, eps, out)) {
-        ++g_kernel_calls;
-        return out;
-      }
-      ++g_fallback_calls;
-      static std::once_flag logged;
-      std::call_once(logged, [] {
-        spdlog::info("rms_norm: the rayvid kernel does not apply to these tensors; using ATen");
-      });
-      return rms_norm_aten(x, weight, eps);
-    }
+    case AttentionBackend::kRayvid:
     case AttentionBackend::kEmu: {
-      // The CUDA kernel's own source on the CPU emulator (CPU tensors it covers); the ATen path
-      // otherwise. Each path is logged once.
-      if (rayvid_rms_norm_emu(x, weight, eps, out)) {
-        ++g_kernel_calls;
-        static std::once_flag logged_kernel;
-        std::call_once(logged_kernel, [] {
-          spdlog::info("rms_norm: emu backend runs the rayvid RMSNorm kernel on the CPU emulator");
-        });
+      // rayvid's RMSNorm kernel where it applies (bf16/fp16, C a multiple of 8 up to 8192):
+      // native on CUDA tensors (rayvid), or its own source on the CPU emulator (emu); ATen
+      // otherwise.
+      const bool emulated = backend == AttentionBackend::kEmu;
+      if (emulated ? rayvid_rms_norm_emu(x, weight, eps, out)
+                   : rayvid_rms_norm_cuda(x, weight, eps, out)) {
+        g_paths.took_kernel(emulated);
         return out;
       }
-      ++g_fallback_calls;
-      static std::once_flag logged_fallback;
-      std::call_once(logged_fallback, [] {
-        spdlog::info(
-            "rms_norm: the emulated rayvid kernel does not apply to these tensors; using ATen");
-      });
+      g_paths.took_fallback(emulated);
       return rms_norm_aten(x, weight, eps);
     }
   }

@@ -24,6 +24,6 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps,
 // Which path the rayvid and emu backends took, counted over the process (calls of the custom
 // kernel, and calls it did not apply to and that went to the ATen path), like
 // attention_path_counts().
-AttentionPathCounts rms_norm_path_counts();
+KernelPathCounts rms_norm_path_counts();
 
 }  // namespace rayvid::ops

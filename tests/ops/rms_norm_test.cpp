@@ -75,7 +75,7 @@ TEST(RmsNorm, EmuBackendRunsTheKernelWhereItApplies) {
       SCOPED_TRACE(::testing::Message() << c10::toString(dtype) << " width " << width);
       const at::Tensor x = (at::randn({2, 5, width}) * 3 + 0.5).to(dtype);
       const at::Tensor w = (at::rand({width}) + 0.5).to(dtype);
-      const AttentionPathCounts before = rms_norm_path_counts();
+      const KernelPathCounts before = rms_norm_path_counts();
       const uint64_t launches = rayvid_rms_norm_emu_launches();
       const at::Tensor out = rms_norm(x, w, 1e-6, AttentionBackend::kEmu);
       EXPECT_EQ(rayvid_rms_norm_emu_launches(), launches + 1);
@@ -89,7 +89,7 @@ TEST(RmsNorm, EmuBackendRunsTheKernelWhereItApplies) {
   for (const auto& [x, w] :
        {std::pair{at::randn({3, 16}), at::randn({16})},
         std::pair{at::randn({3, 33}).to(at::kBFloat16), at::randn({33}).to(at::kBFloat16)}}) {
-    const AttentionPathCounts before = rms_norm_path_counts();
+    const KernelPathCounts before = rms_norm_path_counts();
     const uint64_t launches = rayvid_rms_norm_emu_launches();
     EXPECT_TRUE(
         at::equal(rms_norm(x, w, 1e-6, AttentionBackend::kEmu), rms_norm(x, w, 1e-6, kSdpa)));
