@@ -43,8 +43,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_dit: one Wan DiT forward with random weights"};
-  std::string preset = "wan2.1-t2v-1.3b", dtype_name = "fp32", attention = "sdpa",
-              bf16_gemm = "auto";
+  std::string preset = "wan2.1-t2v-1.3b", dtype_name = "fp32", kernels = "aten", bf16_gemm = "auto";
   int64_t frames = 17, height = 272, width = 480, batch = 1, repeat = 1;
   app.add_option("--preset", preset, "architecture (WanDiTConfig preset)");
   app.add_option("--dtype", dtype_name, "fp32 or bf16");
@@ -53,7 +52,7 @@ int main(int argc, char** argv) {
   app.add_option("--width", width, "pixel width (multiple of 16)");
   app.add_option("--batch", batch, "batch rows (2 = cond + uncond)");
   app.add_option("--repeat", repeat, "timed forwards (the best is reported)");
-  app.add_option("--attention", attention, "rayvid, sdpa, reference or emu");
+  app.add_option("--kernels", kernels, "aten, rayvid, emu or reference (CPU bench: aten)");
   app.add_option("--bf16-gemm", bf16_gemm, "auto, native or fp32");
   CLI11_PARSE(app, argc, argv);
 
@@ -62,7 +61,7 @@ int main(int argc, char** argv) {
     const WanDiTConfig config = WanDiTConfig::preset(preset);
     WanDiTOptions options;
     options.dtype = rayvid::parse_dtype(dtype_name);
-    options.attention = rayvid::ops::parse_attention_backend(attention);
+    options.kernels = rayvid::ops::parse_kernel_backend(kernels, options.device);
     options.bf16_gemm = bf16_gemm == "native" ? Bf16Gemm::kNative
                         : bf16_gemm == "fp32" ? Bf16Gemm::kFp32
                                               : Bf16Gemm::kAuto;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,11 +20,13 @@
 namespace rayvid {
 
 struct EngineOptions {
-  std::string model_dir;           // a diffusers-layout Wan folder
-  std::string device = "auto";     // auto | cpu | cuda
-  std::string dtype = "";          // fp32 | bf16 | fp16; empty = bf16 on CUDA, fp32 on the CPU
-  std::string attention = "sdpa";  // rayvid (custom CUDA kernel) | sdpa | reference | emu (the
-                                   // CUDA kernel's source on the CPU emulator: slow, for tests)
+  std::string model_dir;        // a diffusers-layout Wan folder
+  std::string device = "auto";  // auto | cpu | cuda
+  std::string dtype = "";       // fp32 | bf16 | fp16; empty = bf16 on CUDA, fp32 on the CPU
+  // The DiT's hot ops (attention, q/k RMSNorm, 3D RoPE, AdaLN, gated residual): auto (rayvid on
+  // CUDA, aten elsewhere) | rayvid (rayvid's CUDA kernels, ATen where they do not apply) | aten |
+  // emu (the kernels' source on the CPU emulator: slow, for tests) | reference.
+  std::string kernels = "auto";
 };
 
 struct GenerateRequest {
@@ -80,11 +83,15 @@ struct GenerateResult {
   double estimated_peak_bytes = 0;  // the planner's estimate, checked before any heavy work
   double guidance_scale = 0, guidance_scale_2 = 0;
   double shift = 0;  // the timestep shift that ran (the request's or the scheduler config's)
-  // Which attention path ran over this generation: the backend asked for, the calls the custom
-  // kernel served, and the calls it did not apply to (shapes, dtypes, device) that went to SDPA.
-  std::string attention_backend;
-  int64_t attention_kernel_calls = 0, attention_fallback_calls = 0;
-  int64_t rms_norm_kernel_calls = 0, rms_norm_fallback_calls = 0;  // q/k RMSNorm, the same way
+  // Which path the DiT's ops took over this generation: the kernel backend that ran (auto
+  // resolved) and, per op ("attention", "rms_norm", "rope3d", "layer_norm_modulate",
+  // "gated_residual"), the calls rayvid's kernel served and those it did not apply to (shapes,
+  // dtypes, device) that went to ATen. Both zero under aten and reference.
+  struct KernelCalls {
+    int64_t kernel = 0, fallback = 0;
+  };
+  std::string kernel_backend;
+  std::map<std::string, KernelCalls> kernel_calls;
 };
 
 class Engine {

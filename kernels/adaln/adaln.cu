@@ -4,15 +4,16 @@
 //   and biased variance computed from registers in two steps (mean, then sum of squared
 //   deviations: no cancellation). One block of 256 threads per row (grid (len, batch)); the row
 //   lives in registers (<= 4 chunks of 8 per thread, dim <= 8192), so x is read once and out
-//   written once; shift/scale are read once per element (fp32, row stride 0 when broadcast).
+//   written once; shift/scale are read once per element (fp32, the row of the token's timestep
+//   group).
 // gated_residual_kernel: out = T(x + y * gate) in fp32; grid (len, batch), 256 threads walking
 //   the row in 8-element chunks: a single pass, 16-byte loads and stores.
 // Layout: [batch, len, dim] with element strides, dim contiguous; out may alias x (in place).
 // Budget: <= 64 registers each (ptxas_budget), 128 B static shared memory (LN), no spills.
 // Memory-bound: LN+mod moves rows * dim * (2 * sizeof(T) + 8 / broadcast-dependent) bytes; Wan
 // 14B at 720p (32,760 x 5,120 bf16) ~0.2 ms each on an H100.
-// Tested by tests/kernels/norm_kernels_test.cpp (emulated; natively with label gpu) against
-// src/ops/reference/norms_ref.cpp.
+// Tested by tests/kernels/norm_kernels_test.cpp (emulated; natively with label gpu) against the
+// ops' one reference, src/ops/reference/modulation_reference.cpp.
 // ptxas-budget: layer_norm_modulate_kernel<__nv_bfloat16> registers=64 smem=128
 // ptxas-budget: layer_norm_modulate_kernel<__half> registers=64 smem=128
 // ptxas-budget: gated_residual_kernel<__nv_bfloat16> registers=64 smem=0
@@ -41,8 +42,9 @@ __global__ void __launch_bounds__(kRowThreads)
   __shared__ float scratch[32];
   const int64_t l = blockIdx.x, b = blockIdx.y;
   const T* x = static_cast<const T*>(p.x) + b * p.x_batch_stride + l * p.x_row_stride;
-  const float* shift = p.shift + b * p.mod_batch_stride + l * p.mod_row_stride;
-  const float* scale = p.scale + b * p.mod_batch_stride + l * p.mod_row_stride;
+  const int64_t g = l / p.group_len;
+  const float* shift = p.shift + b * p.mod_batch_stride + g * p.mod_row_stride;
+  const float* scale = p.scale + b * p.mod_batch_stride + g * p.mod_row_stride;
   T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + l * p.out_row_stride;
   float v[kRowChunks][8];
   float sum = 0.0f;
@@ -76,7 +78,7 @@ __global__ void __launch_bounds__(kResidualThreads)
   const int64_t l = blockIdx.x, b = blockIdx.y;
   const T* x = static_cast<const T*>(p.x) + b * p.x_batch_stride + l * p.x_row_stride;
   const T* y = static_cast<const T*>(p.y) + b * p.y_batch_stride + l * p.y_row_stride;
-  const float* gate = p.gate + b * p.gate_batch_stride + l * p.gate_row_stride;
+  const float* gate = p.gate + b * p.gate_batch_stride + (l / p.group_len) * p.gate_row_stride;
   T* out = static_cast<T*>(p.out) + b * p.out_batch_stride + l * p.out_row_stride;
   for (int c = static_cast<int>(threadIdx.x); c * 8 < p.dim; c += kResidualThreads) {
     float xv[8], yv[8], gv[8];
@@ -100,8 +102,10 @@ bool strides8(std::initializer_list<int64_t> strides) {
 }  // namespace
 
 LaunchError layer_norm_modulate_forward(const LayerNormModulateParams& p, Stream stream) {
-  if (p.batch <= 0 || p.batch > 65535 || p.len <= 0) {
-    return "layer_norm_modulate_forward: batch must be in [1, 65535] and len positive";
+  if (p.batch <= 0 || p.batch > 65535 || p.len <= 0 || p.group_len <= 0 ||
+      p.len % p.group_len != 0) {
+    return "layer_norm_modulate_forward: batch must be in [1, 65535], len positive, group_len a "
+           "divisor of len";
   }
   if (p.dim <= 0 || p.dim % 8 != 0 || p.dim > device::kRowMaxDim) {
     return "layer_norm_modulate_forward: dim must be a positive multiple of 8, at most 8192";
@@ -123,8 +127,10 @@ LaunchError layer_norm_modulate_forward(const LayerNormModulateParams& p, Stream
 }
 
 LaunchError gated_residual_forward(const GatedResidualParams& p, Stream stream) {
-  if (p.batch <= 0 || p.batch > 65535 || p.len <= 0 || p.dim <= 0 || p.dim % 8 != 0) {
-    return "gated_residual_forward: batch must be in [1, 65535], len positive, dim a multiple of 8";
+  if (p.batch <= 0 || p.batch > 65535 || p.len <= 0 || p.dim <= 0 || p.dim % 8 != 0 ||
+      p.group_len <= 0 || p.len % p.group_len != 0) {
+    return "gated_residual_forward: batch must be in [1, 65535], len positive, group_len a divisor "
+           "of len, dim a multiple of 8";
   }
   if (!aligned16(p.x) || !aligned16(p.y) || !aligned16(p.gate) || !aligned16(p.out) ||
       !strides8({p.x_batch_stride, p.x_row_stride, p.y_batch_stride, p.y_row_stride,

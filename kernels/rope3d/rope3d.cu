@@ -1,27 +1,29 @@
 // Fused 3D RoPE for q and k of the Wan DiT (diffusers' WanRotaryPosEmbed + apply_rotary_emb).
 //
-// Computes, for every token l at patch-grid position (f, h, w), head and pair j = (2j, 2j + 1):
-//   out[2j] = x[2j] cos(a) - x[2j+1] sin(a),  out[2j+1] = x[2j] sin(a) + x[2j+1] cos(a)
-// with a = pos * theta^(-2i / axis_dim) for the axis (t, h, w) that pair j falls in (see
-// rope3d.cuh). Angles, cos and sin in fp64 then rounded to fp32 like the reference's float64
-// tables; products rounded separately (no fma), so the result matches the reference bit for bit
-// up to libm's last fp64 ulp.
+// Computes, for every token l, head and pair j = (2j, 2j + 1):
+//   out[2j] = x[2j] cos[l, j] - x[2j+1] sin[l, j],  out[2j+1] = x[2j] sin[l, j] + x[2j+1] cos[l, j]
+// with the fp32 cos/sin table of the latent grid (rope3d.cuh), which the DiT builds once per grid
+// in fp64 as diffusers does and reuses for every block and step. Products are rounded separately
+// (no fma) and the sums in fp32, so the result is the reference's bit for bit.
 //
+// Why the table and not the angles computed here: the table is exact by construction (the same
+// fp64 math as diffusers, done once on the host side), while fp64 pow/sin/cos in the kernel runs
+// at 1/64 rate on consumer GPUs; the table costs len * head_dim * 4 bytes of reads (Wan 14B at
+// 720p: 16 MB against 1.3 GB of q/k traffic).
 // Why a kernel of its own and not inside the attention load: the attention kernel reloads each K
-// tile for every 64-query block (q_len / 64 times), so rotating there multiplies the
-// transcendental work by hundreds and adds registers to a kernel at 190+; cross-attention needs
-// no RoPE at all. Here each token's cos/sin table is computed once per block in shared memory
-// and reused across all heads of q and k; the kernel is memory-bound at 2 reads + 2 writes of q,k
-// (Wan 14B at 720p: 1.3 GB, ~0.4 ms on an H100, under 2% of the attention it feeds).
+// tile for every 64-query block (q_len / 64 times), so rotating there multiplies the work by
+// hundreds and adds registers to a kernel at 190+; cross-attention needs no RoPE at all. The
+// kernel is memory-bound at 2 reads + 2 writes of q and k (~0.4 ms on an H100 for Wan 14B at
+// 720p, under 2% of the attention it feeds).
 //
 // Layout: [batch, len, heads, head_dim] with element strides, head_dim contiguous; in place
-// allowed. Work split: grid (len, batch), 128 threads; threads first fill head_dim / 2 cos/sin
-// pairs in shared memory, then walk (tensor, head, 8-element chunk) with 16-byte loads/stores.
-// Budget: <= 64 registers (ptxas_budget), 1 KiB static shared memory, no spills.
+// allowed. Work split: grid (len, batch), 128 threads walking (tensor, head, 8-element chunk)
+// with 16-byte loads/stores of x and of the chunk's 4 cos and 4 sin values.
+// Budget: <= 64 registers (ptxas_budget), no shared memory, no spills.
 // Tested by tests/kernels/rope3d_test.cpp (emulated; natively with label gpu) against
-// src/ops/reference/rope3d_ref.cpp.
-// ptxas-budget: rope3d_kernel<__nv_bfloat16> registers=64 smem=1024
-// ptxas-budget: rope3d_kernel<__half> registers=64 smem=1024
+// ops::rope3d_reference, the op's one reference.
+// ptxas-budget: rope3d_kernel<__nv_bfloat16> registers=64 smem=0
+// ptxas-budget: rope3d_kernel<__half> registers=64 smem=0
 #include "common/row_kernels.cuh"
 #include "rope3d/rope3d.cuh"
 
@@ -32,31 +34,19 @@ using device::bf16;
 using device::fp16;
 
 constexpr int kThreads = 128;
-constexpr int kMaxPairs = 128;  // head_dim <= 256
+constexpr int kMaxHeadDim = 256;
+
+__device__ __forceinline__ void load4(const float* p, float out[4]) {
+  const float4 v = *reinterpret_cast<const float4*>(p);
+  out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+}
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads) rope3d_kernel(const Rope3DParams p) {
-  __shared__ float cos_table[kMaxPairs];
-  __shared__ float sin_table[kMaxPairs];
-  const int l = static_cast<int>(blockIdx.x), b = static_cast<int>(blockIdx.y);
+  const int64_t l = blockIdx.x, b = blockIdx.y;
   const int pairs = p.head_dim / 2;
-  const int sixth = p.head_dim / 6;
-  const int t_pairs = (p.head_dim - 4 * sixth) / 2, h_pairs = sixth;  // w_pairs = sixth too
-  const int pos_f = l / (p.grid_h * p.grid_w), pos_h = (l / p.grid_w) % p.grid_h;
-  const int pos_w = l % p.grid_w;
-  for (int j = static_cast<int>(threadIdx.x); j < pairs; j += kThreads) {
-    int i = j, axis_dim = 2 * t_pairs, pos = pos_f;
-    if (j >= t_pairs + h_pairs) {
-      i = j - t_pairs - h_pairs, axis_dim = 2 * sixth, pos = pos_w;
-    } else if (j >= t_pairs) {
-      i = j - t_pairs, axis_dim = 2 * sixth, pos = pos_h;
-    }
-    const double inv_freq = 1.0 / pow(p.theta, static_cast<double>(2 * i) / axis_dim);
-    const double angle = static_cast<double>(pos) * inv_freq;
-    cos_table[j] = static_cast<float>(cos(angle));
-    sin_table[j] = static_cast<float>(sin(angle));
-  }
-  __syncthreads();
+  const float* cos_row = p.cos + l * pairs;
+  const float* sin_row = p.sin + l * pairs;
   const int chunks_per_head = p.head_dim / 8;
   const int chunks = p.num_tensors * p.heads * chunks_per_head;
   for (int c = static_cast<int>(threadIdx.x); c < chunks; c += kThreads) {
@@ -67,13 +57,13 @@ __global__ void __launch_bounds__(kThreads) rope3d_kernel(const Rope3DParams p) 
                   head * t.in_head_stride;
     T* out = static_cast<T*>(t.out) + b * t.out_batch_stride + l * t.out_row_stride +
              head * t.out_head_stride;
-    float x[8], y[8];
+    float x[8], y[8], cs[4], sn[4];
     device::load_chunk(in, chunk, p.head_dim, x);
+    load4(cos_row + chunk * 4, cs);
+    load4(sin_row + chunk * 4, sn);
     for (int e = 0; e < 4; ++e) {
-      const int j = chunk * 4 + e;
-      const float cs = cos_table[j], sn = sin_table[j];
-      y[2 * e] = device::mul_rn(x[2 * e], cs) - device::mul_rn(x[2 * e + 1], sn);
-      y[2 * e + 1] = device::mul_rn(x[2 * e], sn) + device::mul_rn(x[2 * e + 1], cs);
+      y[2 * e] = device::mul_rn(x[2 * e], cs[e]) - device::mul_rn(x[2 * e + 1], sn[e]);
+      y[2 * e + 1] = device::mul_rn(x[2 * e], sn[e]) + device::mul_rn(x[2 * e + 1], cs[e]);
     }
     device::store_chunk(out, chunk, y);
   }
@@ -84,12 +74,15 @@ bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 =
 }  // namespace
 
 LaunchError rope3d_forward(const Rope3DParams& p, Stream stream) {
-  if (p.num_tensors < 1 || p.num_tensors > 2 || p.batch <= 0 || p.batch > 65535 || p.grid_f <= 0 ||
-      p.grid_h <= 0 || p.grid_w <= 0 || p.heads <= 0) {
-    return "rope3d_forward: num_tensors 1 or 2; batch (<= 65535), grid and heads positive";
+  if (p.num_tensors < 1 || p.num_tensors > 2 || p.batch <= 0 || p.batch > 65535 || p.len <= 0 ||
+      p.heads <= 0) {
+    return "rope3d_forward: num_tensors 1 or 2; batch (<= 65535), len and heads positive";
   }
-  if (p.head_dim <= 0 || p.head_dim % 8 != 0 || p.head_dim > 2 * kMaxPairs || p.head_dim < 6) {
+  if (p.head_dim <= 0 || p.head_dim % 8 != 0 || p.head_dim > kMaxHeadDim) {
     return "rope3d_forward: head_dim must be a multiple of 8 in [8, 256]";
+  }
+  if (p.cos == nullptr || p.sin == nullptr || !aligned16(p.cos) || !aligned16(p.sin)) {
+    return "rope3d_forward: the cos/sin table must be given, 16-byte aligned";
   }
   for (int i = 0; i < p.num_tensors; ++i) {
     const Rope3DTensor& t = p.tensors[i];
@@ -101,9 +94,7 @@ LaunchError rope3d_forward(const Rope3DParams& p, Stream stream) {
     if (!aligned16(t.in) || !aligned16(t.out))
       return "rope3d_forward: pointers not 16-byte aligned";
   }
-  const int64_t len = int64_t{p.grid_f} * p.grid_h * p.grid_w;
-  if (len > 0x7fffffff) return "rope3d_forward: sequence too long";
-  const dim3 grid(static_cast<unsigned>(len), static_cast<unsigned>(p.batch));
+  const dim3 grid(static_cast<unsigned>(p.len), static_cast<unsigned>(p.batch));
   if (p.dtype == DType::kBFloat16) {
     auto* kernel = &rope3d_kernel<bf16>;
     RV_LAUNCH(kernel, grid, dim3(kThreads), 0, stream, p);

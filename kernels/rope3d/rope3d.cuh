@@ -14,20 +14,19 @@ struct Rope3DTensor {
   int64_t out_batch_stride = 0, out_row_stride = 0, out_head_stride = 0;
 };
 
-// Token l of the sequence sits at grid position (f, h, w) = (l / (grid_h * grid_w),
-// (l / grid_w) % grid_h, l % grid_w), len = grid_f * grid_h * grid_w. Pair j = (2j, 2j + 1) of
-// head_dim rotates by angle pos_axis * theta^(-2i / axis_dim), with head_dim split into t/h/w
-// parts of axis_dim = d - 4 * (d / 6), 2 * (d / 6), 2 * (d / 6) pairs-wise in that order (i is the
-// pair index within its part), exactly as diffusers' WanRotaryPosEmbed (fp64 angles, cos/sin
-// rounded to fp32, the rotation in fp32, the result rounded to dtype).
+// Pair j = (2j, 2j + 1) of token l's head_dim is rotated by the angle whose cos and sin are
+// cos[l, j] and sin[l, j]: the table ops::make_rope3d_table builds once per latent grid exactly as
+// diffusers' WanRotaryPosEmbed does (fp64 angles, rounded to fp32). The rotation runs in fp32, each
+// product rounded on its own, and the result is rounded once to dtype (apply_rotary_emb).
 struct Rope3DParams {
   Rope3DTensor tensors[2];  // q and k
   int num_tensors = 2;      // 1 or 2
   int batch = 0;
-  int grid_f = 0, grid_h = 0, grid_w = 0;  // patch grid; len = grid_f * grid_h * grid_w
+  int len = 0;  // tokens; the table has len rows
   int heads = 0;
-  int head_dim = 0;  // even, a multiple of 8, at most 256
-  double theta = 10000.0;
+  int head_dim = 0;            // a multiple of 8, at most 256
+  const float* cos = nullptr;  // [len, head_dim / 2] fp32, contiguous, 16-byte aligned
+  const float* sin = nullptr;  // [len, head_dim / 2] fp32, contiguous, 16-byte aligned
   DType dtype = DType::kBFloat16;
 };
 

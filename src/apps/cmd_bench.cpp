@@ -83,7 +83,7 @@ void run_measure(const BenchFlags& f) {
   tb::ArchBenchOptions options;
   options.device = f.engine.device;
   options.dtype = f.engine.dtype;
-  options.attention = f.engine.attention;
+  options.kernels = f.engine.kernels;
   options.steps = single_steps(f, 3);
   options.warmup_steps = f.warmup;
   options.guided = !f.no_guidance;
@@ -190,7 +190,7 @@ void add_bench(CLI::App& app) {
       sub->add_option("--guidance-scale,-g", f->guidance_scale, "Guidance (default: the model's)");
   sub->add_option("--device", f->engine.device, "auto, cpu or cuda")->capture_default_str();
   sub->add_option("--dtype", f->engine.dtype, "fp32, bf16 or fp16");
-  sub->add_option("--attention", f->engine.attention, "rayvid, sdpa, reference or emu")
+  sub->add_option("--kernels", f->engine.kernels, "auto, rayvid, aten, emu or reference")
       ->capture_default_str();
   sub->add_option("--out,-o", f->out, "Sampler benchmark output folder (default: rayvid-bench/)");
   sub->add_flag("--no-plots", f->no_plots, "Skip the matplotlib plot");

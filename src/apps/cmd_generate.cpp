@@ -81,9 +81,10 @@ void add_generate(CLI::App& app) {
   sub->add_option("--device", flags->engine.device, "auto, cpu or cuda")->capture_default_str();
   sub->add_option("--dtype", flags->engine.dtype,
                   "fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)");
-  sub->add_option("--attention", flags->engine.attention,
-                  "rayvid, sdpa, reference or emu (the CUDA kernel's source on the CPU "
-                  "emulator: slow, for tests)")
+  sub->add_option("--kernels", flags->engine.kernels,
+                  "The DiT's ops: auto (rayvid on CUDA, aten elsewhere), rayvid (rayvid's CUDA "
+                  "kernels), aten (LibTorch), emu (the kernels' source on the CPU emulator: slow, "
+                  "for tests) or reference")
       ->capture_default_str();
   sub->add_option("--progress", flags->progress, "text or json (on stderr)")->capture_default_str();
   sub->add_flag("--quiet,-q", flags->quiet, "No progress output");

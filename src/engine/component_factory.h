@@ -9,6 +9,7 @@
 #include <string>
 
 #include "models/model_folder.h"
+#include "ops/kernel_backend.h"
 #include "pipeline/components.h"
 
 namespace rayvid::models::wan_dit {
@@ -23,7 +24,7 @@ namespace rayvid::engine {
 struct LoadOptions {
   c10::Device device = c10::Device(c10::kCPU);
   c10::ScalarType dtype = c10::kFloat;
-  std::string attention = "sdpa";
+  ops::KernelBackend kernels = ops::KernelBackend::kAten;  // resolved (never `auto`)
 };
 
 std::unique_ptr<pipeline::TextEncoder> load_text_encoder(const models::ModelFolder& folder,

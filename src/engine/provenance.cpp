@@ -42,11 +42,10 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
       {"load", t.load},       {"text_encode", t.text_encode}, {"image_encode", t.image_encode},
       {"denoise", t.denoise}, {"vae_decode", t.vae_decode},   {"mux", t.mux},
       {"total", t.total}};
-  j["attention"] = {{"backend", result.attention_backend},
-                    {"kernel_calls", result.attention_kernel_calls},
-                    {"sdpa_fallback_calls", result.attention_fallback_calls}};
-  j["rms_norm"] = {{"kernel_calls", result.rms_norm_kernel_calls},
-                   {"aten_fallback_calls", result.rms_norm_fallback_calls}};
+  nlohmann::json calls = nlohmann::json::object();
+  for (const auto& [op, c] : result.kernel_calls)
+    calls[op] = {{"kernel", c.kernel}, {"aten_fallback", c.fallback}};
+  j["kernels"] = {{"backend", result.kernel_backend}, {"calls", calls}};
   j["step_seconds"] = result.step_seconds;
   j["peak_memory_bytes"] = result.peak_memory_bytes;
   return j;

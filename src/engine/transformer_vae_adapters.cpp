@@ -5,7 +5,7 @@
 #include "engine/component_factory.h"
 #include "models/wan_dit/model.h"
 #include "models/wan_vae/wan_vae.h"
-#include "ops/attention.h"
+#include "ops/kernel_backend.h"
 
 namespace rayvid::engine {
 namespace {
@@ -62,7 +62,7 @@ std::unique_ptr<pipeline::Denoiser> load_denoiser(const models::ModelFolder& fol
   models::wan_dit::WanDiTOptions dit;
   dit.device = options.device;
   dit.dtype = options.dtype;
-  dit.attention = ops::parse_attention_backend(options.attention);
+  dit.kernels = options.kernels;
   return make_denoiser(models::wan_dit::WanDiT::load(folder.require(component).dir, dit));
 }
 

@@ -24,8 +24,8 @@
 #include "io/safetensors.h"
 #include "io/video.h"
 #include "models/wan_vae/wan_vae.h"
-#include "ops/attention.h"
-#include "ops/rms_norm.h"
+#include "ops/kernel_backend.h"
+#include "ops/kernel_path.h"
 #include "pipeline/generation.h"
 #include "rayvid/rayvid.h"
 #include "sampling/scheduler.h"
@@ -43,7 +43,7 @@ class WanEngine : public Engine {
     load_.device = resolve_device(options.device);
     load_.dtype = options.dtype.empty() ? (load_.device.is_cuda() ? c10::kBFloat16 : c10::kFloat)
                                         : parse_dtype(options.dtype);
-    load_.attention = options.attention;
+    load_.kernels = ops::parse_kernel_backend(options.kernels, load_.device);
     load_seconds_ = watch.seconds();
   }
 
@@ -167,17 +167,16 @@ class WanEngine : public Engine {
     };
     pipeline::PipelineComponents components{text_encoder_.get(), image_encoder_.get(), high_.get(),
                                             low_.get(), vae_.get()};
-    const ops::KernelPathCounts before = ops::attention_path_counts();
-    const ops::KernelPathCounts norm_before = ops::rms_norm_path_counts();
+    const auto calls_before = ops::kernel_path_counts();
     const at::Tensor video =
         pipeline::generate_video(components, spec, *scheduler, steps, hooks);  // [1,3,F,H,W]
-    const ops::KernelPathCounts after = ops::attention_path_counts();
-    result.attention_backend = load_.attention;
-    result.attention_kernel_calls = after.kernel - before.kernel;
-    result.attention_fallback_calls = after.fallback - before.fallback;
-    const ops::KernelPathCounts norm_after = ops::rms_norm_path_counts();
-    result.rms_norm_kernel_calls = norm_after.kernel - norm_before.kernel;
-    result.rms_norm_fallback_calls = norm_after.fallback - norm_before.fallback;
+    result.kernel_backend = ops::kernel_backend_name(load_.kernels);
+    for (const auto& [op, after] : ops::kernel_path_counts()) {
+      const auto it = calls_before.find(op);
+      const ops::KernelPathCounts before =
+          it == calls_before.end() ? ops::KernelPathCounts{} : it->second;
+      result.kernel_calls[op] = {after.kernel - before.kernel, after.fallback - before.fallback};
+    }
     io::VideoFrames frames = models::wan_vae::to_frames(video);
     finish_stage();
     dump.finish(request, plan_.variant);

@@ -32,7 +32,7 @@ void check_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)
                "attention: q, k, v are on different devices");
 }
 
-KernelPathLog g_paths("attention", "sdpa");
+KernelPathLog g_paths("attention", "SDPA");
 
 at::Tensor attention_sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
   // LibTorch's SDPA wants [B, heads, L, head_dim]; the transposes are views. Its CPU flash kernel
@@ -43,44 +43,21 @@ at::Tensor attention_sdpa(const at::Tensor& q, const at::Tensor& k, const at::Te
 
 }  // namespace
 
-AttentionBackend parse_attention_backend(std::string_view name) {
-  if (name == "reference") return AttentionBackend::kReference;
-  if (name == "sdpa") return AttentionBackend::kSdpa;
-  if (name == "rayvid") return AttentionBackend::kRayvid;
-  if (name == "emu") return AttentionBackend::kEmu;
-  fail(ErrorCategory::kBadArgument,
-       "unknown attention backend '{}'; use rayvid, sdpa, reference or emu", name);
-}
-
-std::string_view attention_backend_name(AttentionBackend backend) {
-  switch (backend) {
-    case AttentionBackend::kReference:
-      return "reference";
-    case AttentionBackend::kSdpa:
-      return "sdpa";
-    case AttentionBackend::kRayvid:
-      return "rayvid";
-    case AttentionBackend::kEmu:
-      return "emu";
-  }
-  return "?";
-}
-
 KernelPathCounts attention_path_counts() { return g_paths.counts(); }
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                     AttentionBackend backend) {
+                     KernelBackend backend) {
   check_inputs(q, k, v);
   switch (backend) {
-    case AttentionBackend::kReference:
+    case KernelBackend::kReference:
       return attention_reference(q, k, v);
-    case AttentionBackend::kSdpa:
+    case KernelBackend::kAten:
       return attention_sdpa(q, k, v);
-    case AttentionBackend::kRayvid:
-    case AttentionBackend::kEmu: {
+    case KernelBackend::kRayvid:
+    case KernelBackend::kEmu: {
       // rayvid's flash-attention kernel where it applies (bf16/fp16, head_dim 64 or 128): native
       // on CUDA tensors (rayvid), or its own source on the CPU emulator (emu); SDPA otherwise.
-      const bool emulated = backend == AttentionBackend::kEmu;
+      const bool emulated = backend == KernelBackend::kEmu;
       at::Tensor out;
       if (emulated ? rayvid_attention_emu(q, k, v, out) : rayvid_attention_cuda(q, k, v, out)) {
         g_paths.took_kernel(emulated);

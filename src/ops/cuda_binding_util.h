@@ -31,6 +31,12 @@ inline bool vector_friendly(const at::Tensor& t) {
   return true;
 }
 
+// t's stride along d as a kernel should see it: 0 for a dimension of size 1, whose stride is never
+// used to address and may be anything (LibTorch keeps whatever a view produced).
+inline int64_t used_stride(const at::Tensor& t, int64_t d) {
+  return t.size(d) == 1 ? 0 : t.stride(d);
+}
+
 inline bool same_cuda_device(std::initializer_list<const at::Tensor*> tensors) {
   const at::Tensor& first = **tensors.begin();
   if (!first.is_cuda()) return false;

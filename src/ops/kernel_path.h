@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <string>
 
 namespace rayvid::ops {
 
@@ -17,8 +19,10 @@ struct KernelPathCounts {
 
 class KernelPathLog {
  public:
-  // op: "attention"; fallback: what runs when the kernel does not apply ("sdpa", "ATen").
-  KernelPathLog(const char* op, const char* fallback) : op_(op), fallback_(fallback) {}
+  // op: "attention"; fallback: what runs when the kernel does not apply ("SDPA", "ATen"). Every
+  // log registers itself for kernel_path_counts(); it must live as long as the process (a
+  // namespace-scope static of the op's .cpp).
+  KernelPathLog(const char* op, const char* fallback);
 
   void took_kernel(bool emulated);
   void took_fallback(bool emulated);
@@ -30,5 +34,8 @@ class KernelPathLog {
   std::atomic<int64_t> kernel_{0}, fallback_calls_{0};
   std::once_flag logged_[3];
 };
+
+// The counts of every kernel-backed op so far, by op name ("attention", "rms_norm", ...).
+std::map<std::string, KernelPathCounts> kernel_path_counts();
 
 }  // namespace rayvid::ops

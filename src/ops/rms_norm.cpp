@@ -26,7 +26,7 @@ at::Tensor rms_norm_aten(const at::Tensor& x, const at::Tensor& weight, double e
 KernelPathCounts rms_norm_path_counts() { return g_paths.counts(); }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps,
-                    AttentionBackend backend) {
+                    KernelBackend backend) {
   RAYVID_CHECK(x.dim() >= 1 && weight.dim() == 1 && weight.size(0) == x.size(-1), Internal,
                "rms_norm: weight [{}] does not match the last dimension of x [{}]",
                fmt::join(weight.sizes(), ", "), fmt::join(x.sizes(), ", "));
@@ -34,15 +34,15 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps,
                "rms_norm: x must be floating, got {}", c10::toString(x.scalar_type()));
   at::Tensor out;
   switch (backend) {
-    case AttentionBackend::kReference:
-    case AttentionBackend::kSdpa:
+    case KernelBackend::kReference:
+    case KernelBackend::kAten:
       return rms_norm_aten(x, weight, eps);
-    case AttentionBackend::kRayvid:
-    case AttentionBackend::kEmu: {
+    case KernelBackend::kRayvid:
+    case KernelBackend::kEmu: {
       // rayvid's RMSNorm kernel where it applies (bf16/fp16, C a multiple of 8 up to 8192):
       // native on CUDA tensors (rayvid), or its own source on the CPU emulator (emu); ATen
       // otherwise.
-      const bool emulated = backend == AttentionBackend::kEmu;
+      const bool emulated = backend == KernelBackend::kEmu;
       if (emulated ? rayvid_rms_norm_emu(x, weight, eps, out)
                    : rayvid_rms_norm_cuda(x, weight, eps, out)) {
         g_paths.took_kernel(emulated);

@@ -5,7 +5,8 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "ops/attention.h"
+#include "ops/kernel_backend.h"
+#include "ops/kernel_path.h"
 
 namespace rayvid::ops {
 
@@ -19,7 +20,7 @@ namespace rayvid::ops {
 //   reference, sdpa  the ATen path (at::rms_norm, or rms_norm_reference for mixed dtypes)
 // All paths compute the same function (rms_norm_reference) up to fp32 summation order.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps,
-                    AttentionBackend backend);
+                    KernelBackend backend);
 
 // Which path the rayvid and emu backends took, counted over the process (calls of the custom
 // kernel, and calls it did not apply to and that went to the ATen path), like

@@ -5,9 +5,13 @@
 #include <fmt/ranges.h>
 
 #include "core/check.h"
+#include "ops/norms_cuda.h"
 #include "ops/reference/rope3d_reference.h"
 
 namespace rayvid::ops {
+namespace {
+KernelPathLog g_paths("rope3d", "ATen");
+}  // namespace
 
 std::array<int64_t, 3> rope3d_axis_dims(int64_t head_dim) {
   const int64_t spatial = 2 * (head_dim / 6);
@@ -45,13 +49,28 @@ Rope3DTable make_rope3d_table(int64_t head_dim, std::array<int64_t, 3> grid, dou
   return table;
 }
 
-at::Tensor rope3d(const at::Tensor& x, const Rope3DTable& table) {
-  RAYVID_CHECK(x.dim() == 4 && x.size(1) == table.cos.size(0) && x.size(3) == table.head_dim,
-               Internal, "rope3d: x [{}] does not match the table (L {}, head_dim {})",
-               fmt::join(x.sizes(), ", "), table.cos.size(0), table.head_dim);
-  RAYVID_CHECK(x.device() == table.cos.device(), Internal,
-               "rope3d: x and the table are on different devices");
-  return rope3d_reference(x, table.cos, table.sin);
+KernelPathCounts rope3d_path_counts() { return g_paths.counts(); }
+
+RotatedQK rope3d(const at::Tensor& q, const at::Tensor& k, const Rope3DTable& table,
+                 KernelBackend backend) {
+  for (const at::Tensor* x : {&q, &k}) {
+    RAYVID_CHECK(x->dim() == 4 && x->size(1) == table.cos.size(0) && x->size(3) == table.head_dim,
+                 Internal, "rope3d: q/k [{}] does not match the table (L {}, head_dim {})",
+                 fmt::join(x->sizes(), ", "), table.cos.size(0), table.head_dim);
+    RAYVID_CHECK(x->device() == table.cos.device(), Internal,
+                 "rope3d: q/k and the table are on different devices");
+  }
+  if (backend == KernelBackend::kRayvid || backend == KernelBackend::kEmu) {
+    const bool emulated = backend == KernelBackend::kEmu;
+    RotatedQK out;
+    if (emulated ? rayvid_rope3d_emu(q, k, table.cos, table.sin, out.q, out.k)
+                 : rayvid_rope3d_cuda(q, k, table.cos, table.sin, out.q, out.k)) {
+      g_paths.took_kernel(emulated);
+      return out;
+    }
+    g_paths.took_fallback(emulated);
+  }
+  return {rope3d_reference(q, table.cos, table.sin), rope3d_reference(k, table.cos, table.sin)};
 }
 
 }  // namespace rayvid::ops

@@ -15,6 +15,9 @@
 #include <array>
 #include <cstdint>
 
+#include "ops/kernel_backend.h"
+#include "ops/kernel_path.h"
+
 namespace rayvid::ops {
 
 // Head-dim slice per axis (frames, rows, columns), e.g. {44, 42, 42} for head_dim 128.
@@ -32,8 +35,19 @@ struct Rope3DTable {
 Rope3DTable make_rope3d_table(int64_t head_dim, std::array<int64_t, 3> grid, double theta,
                               c10::Device device);
 
-// x: [B, L, heads, head_dim] with L and head_dim matching the table. Returns a new tensor of
-// x's shape and dtype.
-at::Tensor rope3d(const at::Tensor& x, const Rope3DTable& table);
+struct RotatedQK {
+  at::Tensor q, k;
+};
+
+// q, k: [B, L, heads, head_dim] of one dtype, L and head_dim matching the table. Returns new
+// tensors of their shape and dtype. Backends (ops/kernel_backend.h): rayvid and emu run
+// kernels/rope3d (q and k in one launch) where it applies (bf16/fp16, head_dim a multiple of 8
+// up to 256), natively or on the CPU emulator; everything else, and aten and reference, is
+// rope3d_reference. Every path computes the same values bit for bit.
+RotatedQK rope3d(const at::Tensor& q, const at::Tensor& k, const Rope3DTable& table,
+                 KernelBackend backend);
+
+// Which path the rayvid and emu backends took (ops/kernel_path.h).
+KernelPathCounts rope3d_path_counts();
 
 }  // namespace rayvid::ops

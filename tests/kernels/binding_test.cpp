@@ -7,7 +7,7 @@
 #include "kernel_backend.h"
 #include "ops/attention_cuda.h"
 #include "ops/norms_cuda.h"
-#include "ops/reference/flash_attention_ref.h"
+#include "ops/reference/attention_reference.h"
 
 namespace rayvid::test {
 namespace {
@@ -21,10 +21,13 @@ TEST(KernelBindings, DeclineCpuTensors) {
   const at::Tensor w = at::ones({64}, at::kBFloat16), mod = at::zeros({1, 1, 64});
   EXPECT_FALSE(ops::rayvid_rms_norm_cuda(x, w, 1e-6, out));
   EXPECT_FALSE(ops::rayvid_layer_norm_modulate_cuda(x, mod, mod, 1e-6, out));
-  EXPECT_FALSE(ops::rayvid_gated_residual_cuda(x, x, mod, out));
-  at::Tensor qc = q.clone(), kc = q.clone();
-  EXPECT_FALSE(ops::rayvid_rope3d_cuda(qc, kc, 2, 2, 2, 10000.0));
-  EXPECT_FALSE(out.defined());
+  at::Tensor residual = x.clone();
+  EXPECT_FALSE(ops::rayvid_gated_residual_cuda(residual, x, mod));
+  EXPECT_TRUE(at::equal(residual, x));
+  const at::Tensor table = at::ones({8, 32});  // [L, head_dim / 2]
+  at::Tensor q_out, k_out;
+  EXPECT_FALSE(ops::rayvid_rope3d_cuda(q, q, table, table, q_out, k_out));
+  EXPECT_FALSE(out.defined() || q_out.defined() || k_out.defined());
 }
 
 #if defined(RAYVID_KERNEL_TEST_GPU) && defined(RAYVID_TORCH_HAS_CUDA)
@@ -36,9 +39,8 @@ TEST(KernelBindings, AttentionOnCudaTensorsMatchesReference) {
   const at::Tensor v = at::randn({2, 77, 3, 128}, opts);
   at::Tensor out;
   ASSERT_TRUE(ops::rayvid_attention_cuda(q, k, v, out));
-  const at::Tensor ref =
-      ops::kernel_ref::attention_naive(q.cpu().to(at::kFloat), k.cpu().to(at::kFloat),
-                                       v.cpu().to(at::kFloat), 1.0 / std::sqrt(128.0));
+  const at::Tensor ref = ops::attention_reference(q.cpu().to(at::kFloat), k.cpu().to(at::kFloat),
+                                                  v.cpu().to(at::kFloat));
   EXPECT_LT((out.cpu().to(at::kFloat) - ref).abs().max().item<double>(), 2e-2);
 }
 #endif

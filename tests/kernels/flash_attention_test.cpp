@@ -1,4 +1,5 @@
-// kernels/flash_attention against the fp32 ATen reference, on fresh random inputs: ragged and
+// kernels/flash_attention against ops::attention_reference (the op's one reference, fp32), on
+// fresh random inputs: ragged and
 // tiny lengths, both head dims and dtypes, views with strides, an output with gaps. Tolerance as
 // FlashAttention: max error at most 2x that of naive attention computed in the same dtype.
 #include <ATen/ATen.h>
@@ -8,7 +9,8 @@
 
 #include "flash_attention/flash_attention.cuh"
 #include "kernel_backend.h"
-#include "ops/reference/flash_attention_ref.h"
+#include "ops/reference/attention_reference.h"
+#include "tolerance.h"
 
 #if !defined(RAYVID_KERNEL_TEST_GPU)
 #include "emu/emu.h"
@@ -87,10 +89,10 @@ TEST_P(FlashAttention, MatchesReferenceWithinTwiceNaiveError) {
       << out.isnan().sum().item<int64_t>() << " output elements were never written";
   ASSERT_TRUE(gaps.isnan().all().item<bool>()) << "the kernel wrote outside the output rows";
 
-  const double scale = p.softmax_scale;
-  const at::Tensor ref = ops::kernel_ref::attention_naive(q.to(at::kFloat), k.to(at::kFloat),
-                                                          v.to(at::kFloat), scale);  // fp32
-  const at::Tensor naive = ops::kernel_ref::attention_naive(q, k, v, scale).to(at::kFloat);
+  const double scale = p.softmax_scale;  // 1/sqrt(head_dim), the reference's
+  const at::Tensor ref =
+      ops::attention_reference(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat));  // fp32
+  const at::Tensor naive = naive_attention_in_dtype(q, k, v, scale).to(at::kFloat);
   const double kernel_error = (out - ref).abs().max().item<double>();
   const double naive_error = (naive - ref).abs().max().item<double>();
   EXPECT_LE(kernel_error, 2.0 * naive_error + 1e-6)

@@ -22,6 +22,15 @@ inline void expect_within_twice_naive(const at::Tensor& out, const at::Tensor& r
   ::testing::Test::RecordProperty("naive_max_error", std::to_string(naive_error));
 }
 
+// The yardstick of expect_within_twice_naive for attention (not a reference: the op's one
+// reference is ops::attention_reference): softmax(q k^T * scale) v computed in q's dtype with no
+// upcast. q: [B, Lq, H, D], k and v: [B, Lk, H, D] -> [B, Lq, H, D].
+inline at::Tensor naive_attention_in_dtype(const at::Tensor& q, const at::Tensor& k,
+                                           const at::Tensor& v, double scale) {
+  const at::Tensor scores = at::matmul(q.transpose(1, 2), k.permute({0, 2, 3, 1})) * scale;
+  return at::matmul(at::softmax(scores, -1), v.transpose(1, 2)).transpose(1, 2);
+}
+
 // Elementwise agreement within one unit in the last place of the 16-bit dtype (for kernels that
 // follow the reference's rounding steps exactly up to fp32 summation order).
 inline void expect_within_one_ulp(const at::Tensor& out, const at::Tensor& ref) {

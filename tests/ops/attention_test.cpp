@@ -65,11 +65,11 @@ void check_all_backends(c10::ScalarType dtype, double tolerance) {
     const at::Tensor expected = attention_by_loops(q, k, v);
     // kEmu runs the flash-attention kernel on the CPU emulator for the bf16 head_dim 128 shape
     // and falls back to sdpa for the others.
-    for (auto backend : {AttentionBackend::kReference, AttentionBackend::kSdpa,
-                         AttentionBackend::kRayvid, AttentionBackend::kEmu}) {
+    for (auto backend : {KernelBackend::kReference, KernelBackend::kAten, KernelBackend::kRayvid,
+                         KernelBackend::kEmu}) {
       const at::Tensor out = attention(q, k, v, backend);
       EXPECT_EQ(out.scalar_type(), dtype);
-      EXPECT_TRUE(test::close_to(out, expected, tolerance)) << attention_backend_name(backend);
+      EXPECT_TRUE(test::close_to(out, expected, tolerance)) << kernel_backend_name(backend);
     }
     // Ragged query chunks (7 does not divide 33 or 130).
     EXPECT_TRUE(test::close_to(attention_reference(q, k, v, 7), expected, tolerance));
@@ -86,32 +86,34 @@ TEST(Attention, AcceptsStridedViews) {
   const at::Tensor k = qkv.narrow(2, 64, 64).view({2, 33, 4, 16});
   const at::Tensor v = qkv.narrow(2, 128, 64).view({2, 33, 4, 16});
   const at::Tensor expected = attention_by_loops(q, k, v);
-  for (auto backend : {AttentionBackend::kReference, AttentionBackend::kSdpa})
+  for (auto backend : {KernelBackend::kReference, KernelBackend::kAten})
     EXPECT_TRUE(test::close_to(attention(q, k, v, backend), expected, 1e-5));
 }
 
 TEST(Attention, ParsesBackendNames) {
-  for (auto backend : {AttentionBackend::kReference, AttentionBackend::kSdpa,
-                       AttentionBackend::kRayvid, AttentionBackend::kEmu})
-    EXPECT_EQ(parse_attention_backend(attention_backend_name(backend)), backend);
+  for (auto backend : {KernelBackend::kReference, KernelBackend::kAten, KernelBackend::kRayvid,
+                       KernelBackend::kEmu})
+    EXPECT_EQ(parse_kernel_backend(kernel_backend_name(backend), c10::kCPU), backend);
+  // auto: rayvid's kernels on CUDA, LibTorch elsewhere.
+  EXPECT_EQ(parse_kernel_backend("auto", c10::Device(c10::kCUDA, 0)), KernelBackend::kRayvid);
+  EXPECT_EQ(parse_kernel_backend("auto", c10::kCPU), KernelBackend::kAten);
   try {
-    parse_attention_backend("flash");
+    parse_kernel_backend("flash", c10::kCPU);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.category(), ErrorCategory::kBadArgument);
-    EXPECT_NE(std::string(e.what()).find("use rayvid, sdpa, reference or emu"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("use auto, rayvid, aten, emu or reference"),
+              std::string::npos);
   }
 }
 
 TEST(Attention, RefusesMismatchedInputs) {
   const at::Tensor q = at::zeros({1, 4, 2, 8}), k = at::zeros({1, 5, 2, 8});
-  EXPECT_THROW(attention(q, k, at::zeros({1, 5, 2, 4}), AttentionBackend::kSdpa), Error);
-  EXPECT_THROW(
-      attention(q, at::zeros({1, 5, 3, 8}), at::zeros({1, 5, 3, 8}), AttentionBackend::kSdpa),
-      Error);
-  EXPECT_THROW(attention(q, k.to(at::kBFloat16), k.to(at::kBFloat16), AttentionBackend::kSdpa),
+  EXPECT_THROW(attention(q, k, at::zeros({1, 5, 2, 4}), KernelBackend::kAten), Error);
+  EXPECT_THROW(attention(q, at::zeros({1, 5, 3, 8}), at::zeros({1, 5, 3, 8}), KernelBackend::kAten),
                Error);
-  EXPECT_THROW(attention(q.view({4, 2, 8}), k, k, AttentionBackend::kReference), Error);
+  EXPECT_THROW(attention(q, k.to(at::kBFloat16), k.to(at::kBFloat16), KernelBackend::kAten), Error);
+  EXPECT_THROW(attention(q.view({4, 2, 8}), k, k, KernelBackend::kReference), Error);
 }
 
 }  // namespace

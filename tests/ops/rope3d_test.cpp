@@ -42,6 +42,12 @@ at::Tensor rope_by_loops(const at::Tensor& x_in, const std::array<int64_t, 3>& g
   return out;
 }
 
+// One tensor through the q/k op.
+at::Tensor rope3d(const at::Tensor& x, const Rope3DTable& table,
+                  KernelBackend backend = KernelBackend::kAten) {
+  return ops::rope3d(x, x, table, backend).q;
+}
+
 constexpr std::array<int64_t, 3> kGrids[] = {
     {1, 1, 1}, {1, 1, 7}, {3, 11, 1}, {2, 5, 13}, {21, 3, 2}};
 
@@ -74,6 +80,33 @@ TEST(Rope3D, Bf16RotatesInFp32AndRoundsOnce) {
   EXPECT_EQ(out.scalar_type(), at::kBFloat16);
   EXPECT_TRUE(at::equal(out, rope3d(x.to(at::kFloat), table).to(at::kBFloat16)));
   EXPECT_TRUE(test::close_to(out, rope_by_loops(x, grid), 1e-2));
+}
+
+// The kernel (kernels/rope3d, here on the CPU emulator) rounds as the reference does: the emu
+// backend gives the aten result bit for bit on bf16 and fp16 q and k (different values, so a
+// swapped q/k shows), and runs the reference for what it does not cover (fp32).
+TEST(Rope3D, EmulatedKernelIsBitIdenticalToTheReference) {
+  const std::array<int64_t, 3> grid = {3, 5, 7};
+  for (int64_t head_dim : {64, 128, 40})
+    for (auto dtype : {at::kBFloat16, at::kHalf}) {
+      SCOPED_TRACE(::testing::Message() << "head_dim " << head_dim << " " << dtype);
+      const Rope3DTable table = make_rope3d_table(head_dim, grid, 10000.0, c10::kCPU);
+      // q and k as views of a packed projection [B, L, 2, heads, D].
+      const at::Tensor qk = at::randn({2, 105, 2, 3, head_dim}).to(dtype);
+      const at::Tensor q = qk.select(2, 0), k = qk.select(2, 1);
+      const KernelPathCounts before = rope3d_path_counts();
+      const RotatedQK emu = ops::rope3d(q, k, table, KernelBackend::kEmu);
+      EXPECT_EQ(rope3d_path_counts().kernel, before.kernel + 1);
+      const RotatedQK aten = ops::rope3d(q, k, table, KernelBackend::kAten);
+      EXPECT_TRUE(at::equal(emu.q, aten.q));
+      EXPECT_TRUE(at::equal(emu.k, aten.k));
+      EXPECT_FALSE(at::equal(emu.q, emu.k));
+    }
+  const Rope3DTable table = make_rope3d_table(64, grid, 10000.0, c10::kCPU);
+  const at::Tensor x = at::randn({1, 105, 2, 64});
+  const KernelPathCounts before = rope3d_path_counts();
+  EXPECT_TRUE(at::equal(rope3d(x, table, KernelBackend::kEmu), rope3d(x, table)));
+  EXPECT_EQ(rope3d_path_counts().fallback, before.fallback + 1) << "fp32 is not the kernel's";
 }
 
 TEST(Rope3D, RefusesMismatchedTable) {

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include "ops/attention.h"
+#include "ops/modulation.h"
 #include "ops/rms_norm.h"
 
 namespace rayvid::models::wan_dit {
@@ -25,27 +26,32 @@ at::Tensor merge_heads(const at::Tensor& x) {
 // attention kernels are slower than its fp32 ones, so bf16 q/k/v are attended in fp32.
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                   const ComputeSettings& s) {
-  if (!s.bf16_gemm_in_fp32 || q.scalar_type() != at::kBFloat16)
-    return ops::attention(q, k, v, s.attention);
-  return ops::attention(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat), s.attention)
+  // Only LibTorch's path: rayvid's kernels (native or emulated) take bf16 as it is.
+  if (!s.bf16_gemm_in_fp32 || q.scalar_type() != at::kBFloat16 ||
+      s.kernels != ops::KernelBackend::kAten) {
+    return ops::attention(q, k, v, s.kernels);
+  }
+  return ops::attention(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat), s.kernels)
       .to(q.scalar_type());
 }
 
 at::Tensor self_attention(const at::Tensor& h, const AttentionWeights& w,
                           const ops::Rope3DTable& rope, const ComputeSettings& s) {
-  at::Tensor q = ops::rms_norm(linear(h, w.to_q, s), w.norm_q, s.eps, s.attention);  // [B, L, dim]
-  at::Tensor k = ops::rms_norm(linear(h, w.to_k, s), w.norm_k, s.eps, s.attention);  // [B, L, dim]
-  const at::Tensor v = split_heads(linear(h, w.to_v, s), s.heads);  // [B, L, heads, hd]
-  q = ops::rope3d(split_heads(q, s.heads), rope);                   // [B, L, heads, hd]
-  k = ops::rope3d(split_heads(k, s.heads), rope);                   // [B, L, heads, hd]
-  const at::Tensor o = attend(q, k, v, s);                          // [B, L, heads, hd]
-  return linear(merge_heads(o), w.to_out, s);                       // [B, L, dim]
+  const at::Tensor q =
+      ops::rms_norm(linear(h, w.to_q, s), w.norm_q, s.eps, s.kernels);  // [B,L,dim]
+  const at::Tensor k =
+      ops::rms_norm(linear(h, w.to_k, s), w.norm_k, s.eps, s.kernels);  // [B,L,dim]
+  const at::Tensor v = split_heads(linear(h, w.to_v, s), s.heads);      // [B, L, heads, hd]
+  const ops::RotatedQK rotated =
+      ops::rope3d(split_heads(q, s.heads), split_heads(k, s.heads), rope, s.kernels);
+  const at::Tensor o = attend(rotated.q, rotated.k, v, s);  // [B, L, heads, hd]
+  return linear(merge_heads(o), w.to_out, s);               // [B, L, dim]
 }
 
 at::Tensor cross_attention(const at::Tensor& h, const AttentionWeights& w,
                            const BlockContext& context, const ComputeSettings& s) {
-  const at::Tensor q = split_heads(
-      ops::rms_norm(linear(h, w.to_q, s), w.norm_q, s.eps, s.attention), s.heads);  // [B,L,h,hd]
+  const at::Tensor q = split_heads(ops::rms_norm(linear(h, w.to_q, s), w.norm_q, s.eps, s.kernels),
+                                   s.heads);  // [B,L,h,hd]
   at::Tensor o = attend(q, context.text_key, context.text_value, s);
   if (context.image_key.defined())  // two softmaxes over text and image tokens, summed
     o = o + attend(q, context.image_key, context.image_value, s);
@@ -79,11 +85,11 @@ BlockContext prepare_block_context(const BlockWeights& w, const at::Tensor& text
   BlockContext c;
   const AttentionWeights& a = w.attn2;
   c.text_key =
-      split_heads(ops::rms_norm(linear(text, a.to_k, s), a.norm_k, s.eps, s.attention), s.heads);
+      split_heads(ops::rms_norm(linear(text, a.to_k, s), a.norm_k, s.eps, s.kernels), s.heads);
   c.text_value = split_heads(linear(text, a.to_v, s), s.heads);  // [B, Lt, heads, hd]
   if (image.defined()) {
     c.image_key = split_heads(
-        ops::rms_norm(linear(image, a.add_k_proj, s), a.norm_added_k, s.eps, s.attention), s.heads);
+        ops::rms_norm(linear(image, a.add_k_proj, s), a.norm_added_k, s.eps, s.kernels), s.heads);
     c.image_value = split_heads(linear(image, a.add_v_proj, s), s.heads);  // [B, Li, heads, hd]
   }
   return c;
@@ -94,16 +100,18 @@ at::Tensor block_forward(at::Tensor x, const BlockWeights& w, const at::Tensor& 
                          const BlockContext& context, const ComputeSettings& s) {
   // fp32 island: table + projected time, then one [B, G, 1, dim] row set per chunk.
   const at::Tensor modulation = w.scale_shift_table[0] + time_proj.to(at::kFloat);  // [N, 6, dim]
-  auto row = [&](int64_t i) { return rows_for_groups(modulation.select(1, i), groups); };
+  auto row = [&](int64_t i) {
+    return rows_for_groups(modulation.select(1, i), groups);
+  };  // [B,G,C]
 
-  at::Tensor h = modulated_norm(x, row(1), row(0), groups, s.eps);  // [B, L, dim]
-  x = gated_residual(x, self_attention(h, w.attn1, rope, s), row(2), groups);
+  at::Tensor h = ops::layer_norm_modulate(x, row(0), row(1), s.eps, s.kernels);  // [B, L, dim]
+  x = ops::gated_residual(x, self_attention(h, w.attn1, rope, s), row(2), s.kernels);
 
   h = w.norm2.weight.defined() ? layer_norm_fp32(x, w.norm2, s.eps) : x;  // [B, L, dim]
   x.add_(cross_attention(h, w.attn2, context, s));  // compute dtype, as diffusers
 
-  h = modulated_norm(x, row(4), row(3), groups, s.eps);  // [B, L, dim]
-  return gated_residual(x, feed_forward(h, w, s), row(5), groups);
+  h = ops::layer_norm_modulate(x, row(3), row(4), s.eps, s.kernels);  // [B, L, dim]
+  return ops::gated_residual(x, feed_forward(h, w, s), row(5), s.kernels);
 }
 
 }  // namespace rayvid::models::wan_dit

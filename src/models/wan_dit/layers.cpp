@@ -27,10 +27,6 @@ at::Tensor linear(const at::Tensor& x, const Linear& w, const ComputeSettings& s
   return at::linear(x.to(at::kFloat), w32.weight, w32.bias).to(x.scalar_type());
 }
 
-at::Tensor layer_norm_fp32(const at::Tensor& x, double eps) {
-  return at::layer_norm(x.to(at::kFloat), {x.size(-1)}, {}, {}, eps);
-}
-
 at::Tensor layer_norm_fp32(const at::Tensor& x, const AffineNorm& norm, double eps) {
   return at::layer_norm(x.to(at::kFloat), {x.size(-1)}, norm.weight.to(at::kFloat),
                         norm.bias.to(at::kFloat), eps)

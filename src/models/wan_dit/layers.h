@@ -5,7 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "models/wan_dit/weights.h"
-#include "ops/attention.h"
+#include "ops/kernel_backend.h"
 
 namespace rayvid::models::wan_dit {
 
@@ -13,7 +13,7 @@ struct ComputeSettings {
   c10::ScalarType dtype = c10::kFloat;  // compute dtype: fp32 or bf16
   int64_t heads = 0;
   double eps = 1e-6;
-  ops::AttentionBackend attention = ops::AttentionBackend::kSdpa;
+  ops::KernelBackend kernels = ops::KernelBackend::kAten;  // for every hot op of the DiT
   // bf16 GEMMs as fp32 GEMMs of the bf16 values (exact products, fp32 sums, one rounding of the
   // result: what a native bf16 GEMM computes); used on CPUs without native bf16, where it is
   // several times faster.
@@ -30,9 +30,8 @@ Linear gemm_weights(const Linear& w, const ComputeSettings& s);
 // x in the GEMM dtype (fp32 under bf16_gemm_in_fp32).
 at::Tensor gemm_input(const at::Tensor& x, const ComputeSettings& s);
 
-// LayerNorm over the last dim in fp32 (diffusers FP32LayerNorm), no affine; result fp32.
-at::Tensor layer_norm_fp32(const at::Tensor& x, double eps);
-// Affine FP32LayerNorm, result cast back to x's dtype.
+// Affine LayerNorm over the last dim in fp32 (diffusers FP32LayerNorm), result cast back to x's
+// dtype. (The non-affine, modulated norms are ops::layer_norm_modulate.)
 at::Tensor layer_norm_fp32(const at::Tensor& x, const AffineNorm& norm, double eps);
 
 }  // namespace rayvid::models::wan_dit

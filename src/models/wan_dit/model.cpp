@@ -15,6 +15,7 @@
 #include "models/wan_dit/modulation.h"
 #include "models/wan_dit/rope_cache.h"
 #include "models/wan_dit/weight_names.h"
+#include "ops/modulation.h"
 
 namespace rayvid::models::wan_dit {
 namespace {
@@ -37,7 +38,7 @@ ComputeSettings make_settings(const WanDiTConfig& config, const WanDiTOptions& o
   s.dtype = options.dtype;
   s.heads = config.num_attention_heads;
   s.eps = config.eps;
-  s.attention = options.attention;
+  s.kernels = options.kernels;
   s.ffn_chunk_rows = std::max<int64_t>(1, options.ffn_chunk_rows);
   const bool upcast_here = options.device.is_cpu() && !cpu_has_native_bf16_matmul();
   s.bf16_gemm_in_fp32 =
@@ -145,11 +146,12 @@ at::Tensor WanDiT::forward(const at::Tensor& latents, const at::Tensor& timestep
 
   // Output head (fp32 island): shift, scale = table + temb.
   const at::Tensor head = weights_.scale_shift_table[0] + time.temb.to(at::kFloat).unsqueeze(1);
-  const at::Tensor shift = rows_for_groups(head.select(1, 0), groups);        // [B, G, 1, dim]
-  const at::Tensor scale = rows_for_groups(head.select(1, 1), groups);        // [B, G, 1, dim]
-  const at::Tensor h = modulated_norm(x, scale, shift, groups, config_.eps);  // [B, L, dim]
+  const at::Tensor shift = rows_for_groups(head.select(1, 0), groups);  // [B, G, dim]
+  const at::Tensor scale = rows_for_groups(head.select(1, 1), groups);  // [B, G, dim]
+  const at::Tensor h =
+      ops::layer_norm_modulate(x, shift, scale, config_.eps, settings_.kernels);  // [B, L, dim]
   const at::Tensor out = linear(h, weights_.proj_out, settings_);  // [B, L, pt·ph·pw·C_out]
-  return unpatchify(out, grid, patch).to(at::kFloat);              // [B, C_out, F, H, W]
+  return unpatchify(out, grid, patch);  // [B, C_out, F, H, W] in the compute dtype, as diffusers
 }
 
 }  // namespace rayvid::models::wan_dit

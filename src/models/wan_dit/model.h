@@ -29,7 +29,7 @@ enum class Bf16Gemm {
 struct WanDiTOptions {
   c10::Device device = c10::Device(c10::kCPU);
   c10::ScalarType dtype = c10::kFloat;  // fp32 or bf16; fp32 islands as diffusers either way
-  ops::AttentionBackend attention = ops::AttentionBackend::kSdpa;
+  ops::KernelBackend kernels = ops::KernelBackend::kAten;  // for every hot op of the DiT
   Bf16Gemm bf16_gemm = Bf16Gemm::kAuto;
   int64_t ffn_chunk_rows = 8192;
 };
@@ -64,7 +64,9 @@ class WanDiT {
   ContextCache prepare_context(const at::Tensor& text, const at::Tensor& image = {}) const;
 
   // latents: [B, in_channels, F, H, W] (F, H, W multiples of the patch); timestep: [B] or
-  // [B, F·H·W/(pt·ph·pw)] (per token, TI2V). Returns the velocity [B, out_channels, F, H, W] fp32.
+  // [B, F·H·W/(pt·ph·pw)] (per token, TI2V). Returns the velocity [B, out_channels, F, H, W] in the
+  // compute dtype (diffusers returns the bf16 proj_out; the pipeline's guidance then runs in bf16
+  // too).
   at::Tensor forward(const at::Tensor& latents, const at::Tensor& timestep,
                      const ContextCache& context) const;
 

@@ -5,7 +5,6 @@
 #include <fmt/ranges.h>
 
 #include "core/check.h"
-#include "models/wan_dit/layers.h"
 
 namespace rayvid::models::wan_dit {
 
@@ -41,29 +40,7 @@ TimestepGroups group_timesteps(const at::Tensor& timestep, int64_t batch,
 at::Tensor rows_for_groups(const at::Tensor& rows, const TimestepGroups& groups) {
   const int64_t batch = groups.index.size(0);
   return rows.index_select(0, groups.index.flatten())
-      .view({batch, groups.groups, 1, rows.size(-1)});  // [B, G, 1, C]
-}
-
-at::Tensor view_as_groups(const at::Tensor& x, const TimestepGroups& groups) {
-  return x.view({x.size(0), groups.groups, x.size(1) / groups.groups, x.size(2)});
-}
-
-at::Tensor modulated_norm(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& shift,
-                          const TimestepGroups& groups, double eps) {
-  at::Tensor h = layer_norm_fp32(x, eps);                 // [B, L, C] fp32
-  view_as_groups(h, groups).mul_(1 + scale).add_(shift);  // [B, G, L/G, C] fp32, in place
-  return h.to(x.scalar_type());                           // [B, L, C]
-}
-
-at::Tensor gated_residual(at::Tensor x, const at::Tensor& y, const at::Tensor& gate,
-                          const TimestepGroups& groups) {
-  if (x.scalar_type() == at::kFloat) {
-    view_as_groups(x, groups).add_(view_as_groups(y, groups) * gate);  // fp32 in place
-    return x;
-  }
-  at::Tensor sum = y.to(at::kFloat);  // [B, L, C] fp32
-  view_as_groups(sum, groups).mul_(gate).add_(view_as_groups(x, groups));
-  return sum.to(x.scalar_type());  // [B, L, C]
+      .view({batch, groups.groups, rows.size(-1)});  // [B, G, C]
 }
 
 }  // namespace rayvid::models::wan_dit

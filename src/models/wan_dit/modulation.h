@@ -4,8 +4,8 @@
 // clean first frame at t = 0, every other token at t). diffusers embeds every token and
 // materialises [B, L, 6, dim] fp32 per step (2 GB at 720p). Here the time MLP runs once per
 // distinct value, and modulation rows are gathered per (batch, group), where a group is the
-// whole sample, one latent frame, or, only when timesteps vary within a frame, one token.
-// Activations [B, L, C] viewed as [B, G, L/G, C] then broadcast against rows [B, G, 1, C].
+// whole sample, one latent frame, or, only when timesteps vary within a frame, one token; the
+// ops apply row [b, g] to the L/G consecutive tokens of group g (ops/modulation.h).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -25,19 +25,8 @@ struct TimestepGroups {
 TimestepGroups group_timesteps(const at::Tensor& timestep, int64_t batch,
                                const std::array<int64_t, 3>& grid, c10::Device device);
 
-// rows: [N, C], one per distinct timestep -> [B, G, 1, C] for the groups.
+// rows: [N, C], one per distinct timestep -> [B, G, C] for the groups: the modulation rows of
+// ops::layer_norm_modulate and ops::gated_residual (ops/modulation.h).
 at::Tensor rows_for_groups(const at::Tensor& rows, const TimestepGroups& groups);
-
-// x: [B, L, C] -> [B, G, L/G, C] (a view).
-at::Tensor view_as_groups(const at::Tensor& x, const TimestepGroups& groups);
-
-// (LayerNorm(x) in fp32)·(1 + scale) + shift, rounded to x's dtype. scale, shift: [B, G, 1, C]
-// fp32.
-at::Tensor modulated_norm(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& shift,
-                          const TimestepGroups& groups, double eps);
-
-// x + y·gate in fp32, rounded to x's dtype (x is updated in place when it is fp32).
-at::Tensor gated_residual(at::Tensor x, const at::Tensor& y, const at::Tensor& gate,
-                          const TimestepGroups& groups);
 
 }  // namespace rayvid::models::wan_dit

@@ -19,7 +19,7 @@
 #include "models/random_weights.h"
 #include "models/wan_dit/model.h"
 #include "models/wan_vae/wan_vae.h"
-#include "ops/attention.h"
+#include "ops/kernel_backend.h"
 #include "pipeline/denoise.h"
 #include "sampling/scheduler.h"
 #include "tools/bench/cost_model.h"
@@ -108,6 +108,7 @@ ArchTiming time_architecture(const ArchSpec& arch, const pipeline::VideoShape& s
 
   ArchTiming timing;
   timing.device = device_words(device);
+  timing.kernels = ops::kernel_backend_name(ops::parse_kernel_backend(options.kernels, device));
   timing.dtype = dtype_label(dtype);
   timing.tokens = tokens.video;
   const models::wan_vae::WanVAEConfig vae = vae_config(arch);
@@ -125,7 +126,7 @@ ArchTiming time_architecture(const ArchSpec& arch, const pipeline::VideoShape& s
     models::wan_dit::WanDiTOptions dit_options;
     dit_options.device = device;
     dit_options.dtype = dtype;
-    dit_options.attention = ops::parse_attention_backend(options.attention);
+    dit_options.kernels = ops::parse_kernel_backend(options.kernels, device);
     models::wan_dit::WanDiT dit(dit_config(arch), models::RandomWeightSource(options.seed),
                                 dit_options);
     models::wan_dit::WanDiTWeights built = dit.weights();  // shares the tensors
@@ -231,7 +232,7 @@ nlohmann::json arch_timing_json(const ArchSpec& arch, const pipeline::VideoShape
       {"video_shape", t.video_shape},
       {"device", t.device},
       {"dtype", t.dtype},
-      {"attention", options.attention},
+      {"kernels", t.kernels},
       {"sampler", options.sampler},
       {"guided", options.guided},
       {"warmup_steps", options.warmup_steps},

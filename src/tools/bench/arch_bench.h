@@ -18,9 +18,9 @@
 namespace rayvid::tools::bench {
 
 struct ArchBenchOptions {
-  std::string device = "auto";     // auto | cpu | cuda
-  std::string dtype = "";          // empty = bf16 on CUDA, fp32 on the CPU
-  std::string attention = "sdpa";  // rayvid | sdpa | reference
+  std::string device = "auto";   // auto | cpu | cuda
+  std::string dtype = "";        // empty = bf16 on CUDA, fp32 on the CPU
+  std::string kernels = "auto";  // auto | rayvid | aten | emu | reference
   std::string sampler = "unipc";
   int steps = 3;              // timed denoising steps
   int warmup_steps = 1;       // untimed steps before them (allocator, kernel caches, page faults)
@@ -33,6 +33,7 @@ struct ArchBenchOptions {
 struct ArchTiming {
   std::string device;                 // what it ran on, in words: "cpu (2 threads)", "cuda:0"
   std::string dtype;                  // of the DiT ("fp32", "bf16")
+  std::string kernels;                // the kernel backend that ran (`auto` resolved)
   int64_t dit_parameters = 0;         // counted on the model as built (one expert)
   int64_t tokens = 0;                 // video tokens per forward
   std::vector<int64_t> latent_shape;  // [1, z, T, h, w]

@@ -106,15 +106,14 @@ TEST(WanDiTForward, BatchRowsAreIndependent) {
   }
 }
 
-TEST(WanDiTForward, AttentionBackendsAgree) {
+TEST(WanDiTForward, KernelBackendsAgree) {
   const Inputs in = inputs("wan21_i2v");
   at::Tensor outputs[3];
-  const ops::AttentionBackend backends[] = {ops::AttentionBackend::kSdpa,
-                                            ops::AttentionBackend::kReference,
-                                            ops::AttentionBackend::kRayvid};
+  const ops::KernelBackend backends[] = {ops::KernelBackend::kAten, ops::KernelBackend::kReference,
+                                         ops::KernelBackend::kRayvid};
   for (int i = 0; i < 3; ++i) {
     WanDiTOptions options;
-    options.attention = backends[i];
+    options.kernels = backends[i];
     const WanDiT model = tiny("wan21_i2v", options);
     outputs[i] =
         model.forward(in.latents, at::tensor({613, 613}), model.prepare_context(in.text, in.image));
