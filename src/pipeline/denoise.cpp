@@ -57,7 +57,9 @@ at::Tensor denoise(const DenoiseSetup& s, sampling::Scheduler& scheduler,
     }
     const at::Tensor batched_input =
         guided ? model_input.expand({2, -1, -1, -1, -1}) : model_input;  // [B, C_in, T, h, w]
-    at::Tensor prediction = model->forward(batched_input, timestep).to(at::kFloat);
+    // In the transformer's dtype, as diffusers: guidance and the scheduler's first product round
+    // as they do there.
+    at::Tensor prediction = model->forward(batched_input, timestep);
     if (guided) prediction = sampling::apply_guidance(prediction, scale);  // [1, C, T, h, w]
     latents = scheduler.step(prediction, latents);
     if (on_step) on_step(static_cast<int>(i), t, latents, prediction);

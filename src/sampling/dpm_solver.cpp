@@ -42,7 +42,7 @@ at::Tensor DPMSolverScheduler::step(const at::Tensor& model_output, const at::Te
   RAYVID_CHECK(step_index_ < n, Internal, "dpm++: step {} past the end of a {}-step schedule",
                step_index_, n);
   const at::Tensor sample = sample_in.to(at::kFloat);
-  const at::Tensor m0 = sample - sigmas_[step_index_] * model_output.to(at::kFloat);  // x0
+  const at::Tensor m0 = sample - sigmas_[step_index_] * model_output;  // x0 (as unipc.cpp)
 
   // diffusers: first order on the very first step, and on the last one when the schedule ends
   // at zero noise (or is short); otherwise second order.

@@ -37,7 +37,9 @@ at::Tensor FlowMatchEulerScheduler::step(const at::Tensor& model_output, const a
                "euler: step {} past the end of a {}-step schedule", step_index_, timesteps_.size());
   const float dt = sigmas_[step_index_ + 1] - sigmas_[step_index_];
   ++step_index_;
-  return (sample.to(at::kFloat) + dt * model_output.to(at::kFloat));  // [B, C, T, H, W] fp32
+  // dt * v in v's dtype as diffusers (a bf16 v gives a bf16 product); the sum stays fp32, where
+  // diffusers casts the new latents back to v's dtype.
+  return sample.to(at::kFloat) + dt * model_output;  // [B, C, T, H, W] fp32
 }
 
 }  // namespace rayvid::sampling

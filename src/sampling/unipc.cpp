@@ -167,8 +167,10 @@ at::Tensor UniPCScheduler::step(const at::Tensor& model_output, const at::Tensor
   RAYVID_CHECK(step_index_ < n, Internal, "unipc: step {} past the end of a {}-step schedule",
                step_index_, n);
   at::Tensor sample = sample_in.to(at::kFloat);
-  // Flow prediction -> x0: x0 = x - sigma * v, with sigma as a float32 scalar like diffusers.
-  const at::Tensor x0 = sample - sigmas_[step_index_] * model_output.to(at::kFloat);
+  // Flow prediction -> x0: x0 = x - sigma * v, with sigma as a float32 scalar like diffusers; a
+  // scalar does not promote v, so a bf16 v gives a bf16 product (diffusers' 0-dim sigma tensor
+  // does the same) before the fp32 subtraction.
+  const at::Tensor x0 = sample - sigmas_[step_index_] * model_output;
 
   const bool corrector_disabled =
       std::find(config_.disable_corrector.begin(), config_.disable_corrector.end(),
