@@ -19,6 +19,12 @@
 
 namespace rayvid {
 
+// A LoRA file and how strongly to apply it (models/wan_dit/lora.h lists the key formats read).
+struct LoraOption {
+  std::string path;
+  double strength = 1.0;
+};
+
 struct EngineOptions {
   std::string model_dir;        // a diffusers-layout Wan folder
   std::string device = "auto";  // auto | cpu | cuda
@@ -27,6 +33,11 @@ struct EngineOptions {
   // CUDA, aten elsewhere) | rayvid (rayvid's CUDA kernels, ATen where they do not apply) | aten |
   // emu (the kernels' source on the CPU emulator: slow, for tests) | reference.
   std::string kernels = "auto";
+  // Merged into the weights at load: `loras` into the transformer (A14B: the high-noise expert),
+  // `loras_2` into transformer_2 (A14B's low-noise expert). Keys that match nothing in the model
+  // are an error unless lora_allow_unmatched.
+  std::vector<LoraOption> loras, loras_2;
+  bool lora_allow_unmatched = false;
 };
 
 struct GenerateRequest {
@@ -55,6 +66,10 @@ struct GenerateRequest {
 // A seed as torch.manual_seed takes it: an integer in [-2^63, 2^64 - 1]; a negative one means its
 // 64-bit two's complement (torch: -1 draws what 2^64 - 1 draws). Anything else is kBadArgument.
 uint64_t parse_seed(const std::string& text);
+
+// "FILE" or "FILE:STRENGTH" (--lora): the strength is what follows the last ':' when it reads as
+// a number (so paths with ':' still work), else 1. A malformed strength is kBadArgument.
+LoraOption parse_lora_option(const std::string& text);
 
 struct StageTimings {
   double load = 0, text_encode = 0, image_encode = 0, denoise = 0, vae_decode = 0, mux = 0,
@@ -92,6 +107,14 @@ struct GenerateResult {
   };
   std::string kernel_backend;
   std::map<std::string, KernelCalls> kernel_calls;
+  // The LoRAs merged into the model that ran, per expert ("transformer", "transformer_2").
+  struct LoraApplied {
+    std::string expert, path, format;
+    double strength = 1.0;
+    int64_t tensors_changed = 0;
+    std::vector<std::string> unmatched, skipped;  // keys ignored (allowed), image-branch keys
+  };
+  std::vector<LoraApplied> loras;
 };
 
 class Engine {

@@ -18,6 +18,7 @@ struct GenerateFlags {
   std::string image;
   std::string progress = "text";
   std::string seed = "0";
+  std::vector<std::string> loras, loras_2;
   bool quiet = false;
   // Optional numbers: parsed here, copied into the request only when given, so the engine can
   // tell "not given" (the model's default) from a given 0 or NaN (refused).
@@ -86,6 +87,16 @@ void add_generate(CLI::App& app) {
                   "kernels), aten (LibTorch), emu (the kernels' source on the CPU emulator: slow, "
                   "for tests) or reference")
       ->capture_default_str();
+  sub->add_option("--lora", flags->loras,
+                  "LoRA FILE[:STRENGTH] merged into the transformer (A14B: the high-noise expert); "
+                  "repeatable. Formats: diffusers/PEFT, original Wan (lora_down/up, alpha, "
+                  "diff, diff_b, diff_m), kohya/musubi, LyCORIS, rs-LoRA");
+  sub->add_option("--lora-2", flags->loras_2,
+                  "LoRA FILE[:STRENGTH] merged into A14B's low-noise expert (transformer_2); "
+                  "repeatable");
+  sub->add_flag("--lora-allow-unmatched", flags->engine.lora_allow_unmatched,
+                "Load a LoRA even if some of its keys match nothing in the model (they are "
+                "listed in the log and the sidecar)");
   sub->add_option("--progress", flags->progress, "text or json (on stderr)")->capture_default_str();
   sub->add_flag("--quiet,-q", flags->quiet, "No progress output");
   sub->add_flag("--analyze", r.analyze,
@@ -107,6 +118,8 @@ void add_generate(CLI::App& app) {
     request.seed = parse_seed(flags->seed);
     if (!flags->image.empty()) request.image = flags->image;
     if (flags->engine.model_dir.empty()) flags->engine.model_dir = default_model_dir();
+    for (const auto& l : flags->loras) flags->engine.loras.push_back(parse_lora_option(l));
+    for (const auto& l : flags->loras_2) flags->engine.loras_2.push_back(parse_lora_option(l));
     const auto printer = make_progress_printer(parse_progress_mode(flags->progress, flags->quiet));
     auto engine = Engine::open(flags->engine);
     const GenerateResult result = engine->generate(request, printer);

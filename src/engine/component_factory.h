@@ -11,6 +11,7 @@
 #include "models/model_folder.h"
 #include "ops/kernel_backend.h"
 #include "pipeline/components.h"
+#include "rayvid/rayvid.h"
 
 namespace rayvid::models::wan_dit {
 class WanDiT;
@@ -31,10 +32,12 @@ std::unique_ptr<pipeline::TextEncoder> load_text_encoder(const models::ModelFold
                                                          const LoadOptions& options);
 std::unique_ptr<pipeline::ImageEncoder> load_image_encoder(const models::ModelFolder& folder,
                                                            const LoadOptions& options);
-// `component` is "transformer" or "transformer_2".
-std::unique_ptr<pipeline::Denoiser> load_denoiser(const models::ModelFolder& folder,
-                                                  const std::string& component,
-                                                  const LoadOptions& options);
+// `component` is "transformer" or "transformer_2". `loras` are merged into its weights after
+// loading (models/wan_dit/lora.h); what each did is appended to `applied` (expert = component).
+std::unique_ptr<pipeline::Denoiser> load_denoiser(
+    const models::ModelFolder& folder, const std::string& component, const LoadOptions& options,
+    const std::vector<LoraOption>& loras = {}, bool lora_allow_unmatched = false,
+    std::vector<GenerateResult::LoraApplied>* applied = nullptr);
 std::unique_ptr<pipeline::VideoAutoencoder> load_vae(const models::ModelFolder& folder,
                                                      const LoadOptions& options);
 

@@ -46,6 +46,17 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
   for (const auto& [op, c] : result.kernel_calls)
     calls[op] = {{"kernel", c.kernel}, {"aten_fallback", c.fallback}};
   j["kernels"] = {{"backend", result.kernel_backend}, {"calls", calls}};
+  nlohmann::json loras = nlohmann::json::array();
+  for (const auto& l : result.loras) {
+    loras.push_back({{"expert", l.expert},
+                     {"path", l.path},
+                     {"format", l.format},
+                     {"strength", l.strength},
+                     {"tensors_changed", l.tensors_changed},
+                     {"unmatched_keys", l.unmatched},
+                     {"skipped_image_branch_keys", l.skipped}});
+  }
+  j["loras"] = loras;
   j["step_seconds"] = result.step_seconds;
   j["peak_memory_bytes"] = result.peak_memory_bytes;
   return j;

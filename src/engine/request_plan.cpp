@@ -41,6 +41,23 @@ uint64_t parse_seed(const std::string& text) {
   return ~magnitude + 1;  // two's complement, as torch reinterprets a negative int64
 }
 
+LoraOption parse_lora_option(const std::string& text) {
+  LoraOption out{text, 1.0};
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return out;
+  const std::string tail = text.substr(colon + 1);
+  // A strength is digits, sign, point or exponent only; anything else belongs to the path.
+  if (tail.empty() || tail.find_first_not_of("0123456789+-.eE") != std::string::npos) return out;
+  double value = 0;
+  const auto [end, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), value);
+  RAYVID_CHECK(end == tail.data() + tail.size() && ec == std::errc() && std::isfinite(value),
+               BadArgument, "--lora '{}': the strength '{}' is not a number; use FILE or FILE:0.8",
+               text, tail);
+  out.path = text.substr(0, colon);
+  out.strength = value;
+  return out;
+}
+
 namespace engine {
 namespace fs = std::filesystem;
 namespace {
@@ -124,6 +141,23 @@ ValidatedConfigs validate_components(const models::ModelFolder& folder) {
 }
 
 }  // namespace
+
+void check_lora_options(const EngineOptions& options, const ModelPlan& model) {
+  for (const auto* list : {&options.loras, &options.loras_2}) {
+    for (const LoraOption& l : *list) {
+      std::error_code ec;
+      RAYVID_CHECK(!l.path.empty() && fs::is_regular_file(l.path, ec), BadInput,
+                   "LoRA file '{}' not found; give the path of a .safetensors LoRA", l.path);
+      RAYVID_CHECK(std::isfinite(l.strength), BadArgument,
+                   "LoRA strength {} of {} is not a finite number; use e.g. {}:0.8", l.strength,
+                   l.path, l.path);
+    }
+  }
+  RAYVID_CHECK(options.loras_2.empty() || model.two_experts, Unsupported,
+               "--lora-2 is for the low-noise expert of a two-expert model (Wan2.2 A14B); this "
+               "model ({}) has one transformer: use --lora",
+               model.variant);
+}
 
 ModelPlan describe_model(const models::ModelFolder& folder) {
   ModelPlan p;

@@ -38,6 +38,10 @@ struct ModelPlan {
 
 ModelPlan describe_model(const models::ModelFolder& folder);
 
+// The LoRA options, checked before anything loads: every file exists (kBadInput), strengths are
+// finite (kBadArgument), and --lora-2 only on a two-expert model (kUnsupported).
+void check_lora_options(const EngineOptions& options, const ModelPlan& model);
+
 // Guidance above this overflows the extrapolation (uncond + g * (cond - uncond)) toward
 // infinities in bf16/fp32 and gives black frames; real use is 1..20.
 inline constexpr double kMaxGuidance = 100.0;

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "engine/component_factory.h"
+#include "models/wan_dit/lora.h"
 #include "models/wan_dit/model.h"
 #include "models/wan_vae/wan_vae.h"
 #include "ops/kernel_backend.h"
@@ -56,14 +57,26 @@ class WanAutoencoder : public pipeline::VideoAutoencoder {
 
 }  // namespace
 
-std::unique_ptr<pipeline::Denoiser> load_denoiser(const models::ModelFolder& folder,
-                                                  const std::string& component,
-                                                  const LoadOptions& options) {
-  models::wan_dit::WanDiTOptions dit;
-  dit.device = options.device;
-  dit.dtype = options.dtype;
-  dit.kernels = options.kernels;
-  return make_denoiser(models::wan_dit::WanDiT::load(folder.require(component).dir, dit));
+std::unique_ptr<pipeline::Denoiser> load_denoiser(
+    const models::ModelFolder& folder, const std::string& component, const LoadOptions& options,
+    const std::vector<LoraOption>& loras, bool lora_allow_unmatched,
+    std::vector<GenerateResult::LoraApplied>* applied) {
+  models::wan_dit::WanDiTOptions dit_options;
+  dit_options.device = options.device;
+  dit_options.dtype = options.dtype;
+  dit_options.kernels = options.kernels;
+  auto dit = models::wan_dit::WanDiT::load(folder.require(component).dir, dit_options);
+  if (!loras.empty()) {
+    std::vector<models::wan_dit::LoraSpec> specs;
+    for (const LoraOption& l : loras) specs.push_back({l.path, l.strength});
+    const auto merge = models::wan_dit::LoraMerge::apply(dit, specs, lora_allow_unmatched);
+    for (const auto& r : merge.reports()) {
+      if (applied)
+        applied->push_back(
+            {component, r.path, r.format, r.strength, r.tensors_changed, r.unmatched, r.skipped});
+    }
+  }
+  return make_denoiser(std::move(dit));
 }
 
 std::unique_ptr<pipeline::VideoAutoencoder> load_vae(const models::ModelFolder& folder,

@@ -44,6 +44,9 @@ class WanEngine : public Engine {
     load_.dtype = options.dtype.empty() ? (load_.device.is_cuda() ? c10::kBFloat16 : c10::kFloat)
                                         : parse_dtype(options.dtype);
     load_.kernels = ops::parse_kernel_backend(options.kernels, load_.device);
+    loras_ = options.loras, loras_2_ = options.loras_2;
+    lora_allow_unmatched_ = options.lora_allow_unmatched;
+    engine::check_lora_options(options, plan_);
     load_seconds_ = watch.seconds();
   }
 
@@ -79,8 +82,12 @@ class WanEngine : public Engine {
       Stopwatch watch;
       text_encoder_ = engine::load_text_encoder(folder_, load_);
       if (plan_.has_image_encoder) image_encoder_ = engine::load_image_encoder(folder_, load_);
-      high_ = engine::load_denoiser(folder_, "transformer", load_);
-      if (plan_.two_experts) low_ = engine::load_denoiser(folder_, "transformer_2", load_);
+      loras_applied_.clear();
+      high_ = engine::load_denoiser(folder_, "transformer", load_, loras_, lora_allow_unmatched_,
+                                    &loras_applied_);
+      if (plan_.two_experts)
+        low_ = engine::load_denoiser(folder_, "transformer_2", load_, loras_2_,
+                                     lora_allow_unmatched_, &loras_applied_);
       vae_ = engine::load_vae(folder_, load_);
       load_seconds_ += watch.seconds();
       loaded_ = true;
@@ -88,6 +95,7 @@ class WanEngine : public Engine {
 
     GenerateResult result = planned_result(plan);
     result.timings.load = load_seconds_;
+    result.loras = loras_applied_;
     auto report = [&](const std::string& stage, int step = 0, int total_steps = 0,
                       double per_step = 0) {
       if (!progress) return;
@@ -232,6 +240,9 @@ class WanEngine : public Engine {
   std::unique_ptr<pipeline::ImageEncoder> image_encoder_;
   std::unique_ptr<pipeline::Denoiser> high_, low_;
   std::unique_ptr<pipeline::VideoAutoencoder> vae_;
+  std::vector<LoraOption> loras_, loras_2_;
+  bool lora_allow_unmatched_ = false;
+  std::vector<GenerateResult::LoraApplied> loras_applied_;  // by the last load
 };
 
 }  // namespace

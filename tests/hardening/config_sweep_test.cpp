@@ -100,7 +100,9 @@ class ConfigSweep : public ::testing::Test {
   // Opens `model` and plans a small request; returns the error, or nullopt if it opened fine.
   static std::optional<Error> open_error(const fs::path& model) {
     try {
-      auto engine = Engine::open({.model_dir = model.string()});
+      EngineOptions options;
+      options.model_dir = model.string();
+      auto engine = Engine::open(options);
       GenerateRequest request;
       request.prompt = "a cat";
       request.dry_run = true;

@@ -58,6 +58,8 @@ class WanDiT {
   const WanDiTConfig& config() const { return config_; }
   const WanDiTOptions& options() const { return options_; }
   const WanDiTWeights& weights() const { return weights_; }
+  // For in-place updates that keep every tensor's shape, dtype and device (LoRA merges, lora.h).
+  WanDiTWeights& weights_for_update() { return weights_; }
 
   // text: [B, Lt, text_dim] (umT5 output, padding rows zero); image: [B, Li, image_dim] CLIP
   // tokens for Wan2.1 I2V ([2B, Li, image_dim] first+last frame for FLF2V), else undefined.

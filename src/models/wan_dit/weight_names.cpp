@@ -55,19 +55,23 @@ constexpr NameRule kBlockRules[] = {
     {"ffn.2.", "ffn.net.2."},
 };
 
+// The rules read in either direction: from the original name to the diffusers one, or back.
+enum class Direction { kToDiffusers, kToOriginal };
+
 std::optional<std::string> apply_rules(std::string_view name, const NameRule* begin,
-                                       const NameRule* end) {
+                                       const NameRule* end, Direction direction) {
   for (const NameRule* rule = begin; rule != end; ++rule) {
-    const bool prefix = rule->original.ends_with('.');
-    if (prefix ? name.starts_with(rule->original) : name == rule->original)
-      return std::string(rule->diffusers) + std::string(name.substr(rule->original.size()));
+    const bool forward = direction == Direction::kToDiffusers;
+    const std::string_view from = forward ? rule->original : rule->diffusers;
+    const std::string_view to = forward ? rule->diffusers : rule->original;
+    const bool prefix = from.ends_with('.');
+    if (prefix ? name.starts_with(from) : name == from)
+      return std::string(to) + std::string(name.substr(from.size()));
   }
   return std::nullopt;
 }
 
-}  // namespace
-
-std::optional<std::string> wan_original_to_diffusers(const std::string& name) {
+std::optional<std::string> translate(const std::string& name, Direction direction) {
   constexpr std::string_view kBlocks = "blocks.";
   if (std::string_view(name).starts_with(kBlocks)) {
     const size_t digits_end = name.find('.', kBlocks.size());
@@ -76,11 +80,21 @@ std::optional<std::string> wan_original_to_diffusers(const std::string& name) {
     if (!std::all_of(index.begin(), index.end(), [](char c) { return std::isdigit(c) != 0; }))
       return std::nullopt;
     const auto rest = apply_rules(std::string_view(name).substr(digits_end + 1),
-                                  std::begin(kBlockRules), std::end(kBlockRules));
+                                  std::begin(kBlockRules), std::end(kBlockRules), direction);
     if (!rest) return std::nullopt;
     return name.substr(0, digits_end + 1) + *rest;
   }
-  return apply_rules(name, std::begin(kModelRules), std::end(kModelRules));
+  return apply_rules(name, std::begin(kModelRules), std::end(kModelRules), direction);
+}
+
+}  // namespace
+
+std::optional<std::string> wan_original_to_diffusers(const std::string& name) {
+  return translate(name, Direction::kToDiffusers);
+}
+
+std::optional<std::string> wan_diffusers_to_original(const std::string& name) {
+  return translate(name, Direction::kToOriginal);
 }
 
 bool is_wan_original_checkpoint(const std::vector<std::string>& names) {

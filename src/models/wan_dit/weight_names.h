@@ -13,6 +13,10 @@ namespace rayvid::models::wan_dit {
 // original Wan name (diffusers names, unknown names).
 std::optional<std::string> wan_original_to_diffusers(const std::string& name);
 
+// The original Wan name of a diffusers tensor name (the same table read backwards), or
+// std::nullopt when `name` is not a diffusers DiT name.
+std::optional<std::string> wan_diffusers_to_original(const std::string& name);
+
 // True when the names look like an original Wan checkpoint (`blocks.0.self_attn.q.weight`, ...).
 bool is_wan_original_checkpoint(const std::vector<std::string>& names);
 
