@@ -53,7 +53,11 @@ struct GenerateRequest {
   std::optional<int> width, height, frames, fps;
   uint64_t seed = 0;         // torch.Generator.manual_seed's meaning (parse_seed maps -1 to 2^64-1)
   std::optional<int> steps;  // unset = the variant's default
-  std::string sampler = "unipc";           // unipc | euler | dpm++
+  std::string sampler;       // unipc | euler | dpm++; empty = unipc (or the recipe's)
+  // A sampling recipe that fixes steps, schedule, sampler and guidance together: "" (none) or
+  // "distill-4step", the step-distill LoRAs' recipe (lightx2v, Lightning; pipeline/recipes.h).
+  // A given steps/sampler/guidance/shift that contradicts it is refused, never overridden.
+  std::string recipe;
   std::optional<double> guidance_scale;    // unset = the variant's default; <= 1 disables
   std::optional<double> guidance_scale_2;  // low-noise expert of two-expert models
   std::optional<double> shift;             // unset = the scheduler config's shift
@@ -97,6 +101,7 @@ struct GenerateResult {
   double peak_memory_bytes = 0;     // peak RSS on the CPU, allocator peak on CUDA
   double estimated_peak_bytes = 0;  // the planner's estimate, checked before any heavy work
   double guidance_scale = 0, guidance_scale_2 = 0;
+  std::string sampler, recipe;  // what ran: the sampler (recipe's or request's), the recipe if any
   double shift = 0;  // the timestep shift that ran (the request's or the scheduler config's)
   // Which path the DiT's ops took over this generation: the kernel backend that ran (auto
   // resolved) and, per op ("attention", "rms_norm", "rope3d", "layer_norm_modulate",

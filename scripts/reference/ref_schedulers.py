@@ -78,6 +78,32 @@ def scheduler_goldens(out: Path) -> None:
                      "sample_shape": list(SAMPLE_SHAPE),
                      "procedure": "set_timesteps(n); set_begin_index(0); x = sample_0; for i, t in "
                                   "enumerate(timesteps): x = step(model_output_i, t, x).prev_sample"})
+    # The step-distill recipe (rayvid --recipe distill-4step): FlowMatchEuler(shift=5) with the given
+    # sigmas [1, 0.75, 0.5, 0.25] (denoising_step_list [1000, 750, 500, 250] / 1000), shifted by the
+    # scheduler: diffusers' set_timesteps(sigmas=...).
+    s = _make("euler", 5.0)
+    given = [1.0, 0.75, 0.5, 0.25]
+    s.set_timesteps(sigmas=given, device="cpu")
+    s.set_begin_index(0)
+    base = "euler.shift5.distill4.chain"
+    x = randn(f"sched/{base}/x0", *SAMPLE_SHAPE)
+    gs.add(f, f"{base}.sample_0", x)
+    outs = {}
+    for i, t in enumerate(s.timesteps):
+        mo = randn(f"sched/{base}/mo{i}", *SAMPLE_SHAPE)
+        gs.add(f, f"{base}.model_output_{i}", mo)
+        x = s.step(mo, t, x, return_dict=False)[0]
+        gs.add(f, f"{base}.prev_sample_{i}", x)
+        outs[f"prev_sample_{i}"] = f"{base}.prev_sample_{i}"
+    gs.add(f, f"{base}.timesteps", s.timesteps)
+    gs.add(f, f"{base}.sigmas", s.sigmas)
+    inputs = {"sample_0": f"{base}.sample_0", "timesteps": f"{base}.timesteps", "sigmas": f"{base}.sigmas"}
+    inputs.update({f"model_output_{i}": f"{base}.model_output_{i}" for i in range(len(given))})
+    gs.case(base, "scheduler_chain", f, inputs, outs,
+            {"scheduler": "euler", "shift": 5.0, "num_inference_steps": len(given), "sigmas_given": given,
+             "sample_shape": list(SAMPLE_SHAPE),
+             "procedure": "set_timesteps(sigmas=sigmas_given); set_begin_index(0); x = sample_0; for i, t "
+                          "in enumerate(timesteps): x = step(model_output_i, t, x).prev_sample"})
     gs.params = {
         "configs": configs,
         "used_by_wan_diffusers": {"unipc": True, "euler": False, "dpmpp": False},

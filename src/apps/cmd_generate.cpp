@@ -68,7 +68,11 @@ void add_generate(CLI::App& app) {
                   "diffusers)")
       ->capture_default_str();
   auto* steps = sub->add_option("--steps", flags->steps, "Denoising steps (default: the model's)");
-  sub->add_option("--sampler", r.sampler, "unipc, euler or dpm++")->capture_default_str();
+  sub->add_option("--sampler", r.sampler, "unipc (default), euler or dpm++");
+  sub->add_option("--recipe", r.recipe,
+                  "distill-4step: the step-distill LoRAs' recipe (4 Euler steps at t = 1000, 750, "
+                  "500, 250 on the shift-5 schedule, no guidance; A14B: 2 steps per expert). Use "
+                  "with a step-distill --lora (lightx2v, Lightning)");
   auto* guidance = sub->add_option("--guidance-scale,-g", flags->guidance_scale,
                                    "Classifier-free guidance, 0..100 (<= 1 disables)");
   auto* guidance_2 = sub->add_option("--guidance-scale-2", flags->guidance_scale_2,
@@ -130,6 +134,8 @@ void add_generate(CLI::App& app) {
                                    {"frames", result.frames},
                                    {"fps", result.fps},
                                    {"steps", result.steps},
+                                   {"sampler", result.sampler},
+                                   {"recipe", result.recipe},
                                    {"guidance_scale", result.guidance_scale},
                                    {"guidance_scale_2", result.guidance_scale_2},
                                    {"output", result.video_path},

@@ -25,7 +25,8 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
   j["image"] = request.image ? nlohmann::json(*request.image) : nlohmann::json(nullptr);
   j["seed"] = request.seed;
   j["variant"] = result.variant;
-  j["sampler"] = request.sampler;
+  j["sampler"] = result.sampler;
+  j["recipe"] = result.recipe.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.recipe);
   j["steps"] = plan.steps;
   j["guidance_scale"] = plan.guidance_scale;
   j["guidance_scale_2"] = plan.guidance_scale_2;
@@ -118,11 +119,12 @@ void LatentDump::add_tensor(const std::string& name, const at::Tensor& tensor) {
   write_safetensors(dir_ / (name + ".safetensors"), {{name, tensor.to(at::kFloat)}});
 }
 
-void LatentDump::finish(const GenerateRequest& request, const std::string& variant) {
+void LatentDump::finish(const GenerateRequest& request, const std::string& variant,
+                        const std::string& sampler) {
   if (dir_.empty()) return;
   nlohmann::json manifest = {{"prompt", request.prompt},
                              {"seed", request.seed},
-                             {"sampler", request.sampler},
+                             {"sampler", sampler},
                              {"variant", variant},
                              {"tensors",
                               {{"latents", "the sample after this step, [1, z, T, h, w]"},

@@ -33,7 +33,8 @@ class LatentDump {
   // Any other named tensor of the run (initial noise, conditioning, the decoded video) as
   // <name>.safetensors holding one tensor called <name>.
   void add_tensor(const std::string& name, const at::Tensor& tensor);
-  void finish(const GenerateRequest& request, const std::string& variant);
+  void finish(const GenerateRequest& request, const std::string& variant,
+              const std::string& sampler);
 
  private:
   std::filesystem::path dir_;

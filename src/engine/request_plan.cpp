@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cctype>
 #include <charconv>
@@ -19,6 +20,7 @@
 #include "models/umt5/utf8.h"
 #include "models/wan_dit/config.h"
 #include "models/wan_vae/config.h"
+#include "pipeline/recipes.h"
 
 namespace rayvid {
 
@@ -258,6 +260,40 @@ double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& s
   return weights + std::max(dit, vae) + video;
 }
 
+namespace {
+
+// A recipe fixes steps, schedule, sampler and guidance together; a given value that contradicts
+// it is refused (never overridden), one that agrees is fine.
+void apply_recipe(const pipeline::SamplingRecipe& r, const GenerateRequest& request,
+                  RequestPlan& plan) {
+  auto agree = [&](bool contradicts, const std::string& given, const std::string& wanted) {
+    RAYVID_CHECK(!contradicts, BadArgument,
+                 "{} contradicts --recipe {}, which runs {}; drop one of the two", given, r.name,
+                 wanted);
+  };
+  agree(request.steps && *request.steps != r.steps, fmt::format("--steps {}", plan.steps),
+        fmt::format("{} steps", r.steps));
+  agree(!request.sampler.empty() && request.sampler != r.sampler, "--sampler " + request.sampler,
+        "the " + r.sampler + " sampler");
+  const bool recipe_guided = r.guidance_scale > 1;
+  for (const auto& [value, flag] : {std::pair{request.guidance_scale, "--guidance-scale"},
+                                    std::pair{request.guidance_scale_2, "--guidance-scale-2"}}) {
+    agree(value && (*value > 1) != recipe_guided, fmt::format("{} {}", flag, *value),
+          recipe_guided ? "with guidance" : "without guidance");
+  }
+  agree(request.shift && *request.shift != r.shift, fmt::format("--shift {}", plan.shift),
+        fmt::format("shift {}", r.shift));
+  plan.steps = r.steps;
+  plan.sampler = r.sampler;
+  plan.shift = r.shift;
+  plan.guidance_scale = plan.guidance_scale_2 = r.guidance_scale;
+  plan.guided = recipe_guided;
+  plan.sigmas = r.sigmas;
+  plan.recipe = r.name;
+}
+
+}  // namespace
+
 RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                          const LoadOptions& load, bool weights_loaded) {
   RequestPlan plan;
@@ -307,7 +343,13 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
   override_of(request.fps, "--fps", plan.shape.fps);
   pipeline::validate_shape(model.presets, plan.shape);
 
-  plan.steps = request.steps.value_or(model.default_steps);
+  const pipeline::SamplingRecipe* recipe = nullptr;
+  if (!request.recipe.empty()) {
+    recipe = pipeline::find_recipe(request.recipe);
+    RAYVID_CHECK(recipe != nullptr, BadArgument, "--recipe '{}' is unknown; use {}", request.recipe,
+                 fmt::join(pipeline::recipe_names(), ", "));
+  }
+  plan.steps = request.steps.value_or(recipe ? recipe->steps : model.default_steps);
   RAYVID_CHECK(plan.steps >= 1 && plan.steps <= 1000, BadArgument,
                "--steps {} must be within 1..1000", plan.steps);
   // Guidance beyond ~100 overflows the extrapolation into infinities (a black video); real use
@@ -335,10 +377,12 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                  *request.shift, sampling::kMaxShift, model.scheduler.shift);
   }
   plan.shift = request.shift.value_or(model.scheduler.shift);
+  plan.sampler = request.sampler.empty() ? std::string("unipc") : request.sampler;
   bool known_sampler = false;
-  for (const auto& s : sampling::sampler_names()) known_sampler |= s == request.sampler;
+  for (const auto& s : sampling::sampler_names()) known_sampler |= s == plan.sampler;
   RAYVID_CHECK(known_sampler, BadArgument, "--sampler '{}' is unknown; use unipc, euler or dpm++",
-               request.sampler);
+               plan.sampler);
+  if (recipe) apply_recipe(*recipe, request, plan);
 
   plan.output =
       request.output.empty() ? fs::path(default_output_name(request)) : fs::path(request.output);

@@ -51,7 +51,10 @@ struct RequestPlan {
   int steps = 0;
   bool guided = false;
   double guidance_scale = 0, guidance_scale_2 = 0;
-  double shift = 0;  // what the sampler runs with: the request's, else the scheduler config's
+  double shift = 0;     // what the sampler runs with: the request's, else the scheduler config's
+  std::string sampler;  // what runs: the request's (default unipc) or the recipe's
+  std::string recipe;   // the request's recipe, if any
+  std::vector<double> sigmas;  // a recipe's unshifted schedule; empty = from `steps`
   std::optional<std::filesystem::path> image;
   std::filesystem::path output;
   double estimated_peak_bytes = 0;

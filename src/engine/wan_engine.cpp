@@ -126,7 +126,8 @@ class WanEngine : public Engine {
     spec.boundary_timestep =
         plan_.boundary_ratio > 0 ? plan_.boundary_ratio * plan_.scheduler.num_train_timesteps : -1;
     spec.device = load_.device;
-    auto scheduler = sampling::make_scheduler(request.sampler, plan_.scheduler, plan.shift);
+    spec.sigmas = plan.sigmas;
+    auto scheduler = sampling::make_scheduler(plan.sampler, plan_.scheduler, plan.shift);
 
     const auto dev = load_.device;
     const int steps = plan.steps;
@@ -187,7 +188,7 @@ class WanEngine : public Engine {
     }
     io::VideoFrames frames = models::wan_vae::to_frames(video);
     finish_stage();
-    dump.finish(request, plan_.variant);
+    dump.finish(request, plan_.variant, plan.sampler);
 
     // 6. Mux: MP4 and sidecar, both atomically.
     report("mux");
@@ -225,6 +226,8 @@ class WanEngine : public Engine {
     result.guidance_scale = plan.guidance_scale;
     result.guidance_scale_2 = plan.guidance_scale_2;
     result.shift = plan.shift;
+    result.sampler = plan.sampler;
+    result.recipe = plan.recipe;
     result.video_path = plan.output.string();
     result.sidecar_path = engine::sidecar_path(plan.output).string();
     result.estimated_peak_bytes = plan.estimated_peak_bytes;

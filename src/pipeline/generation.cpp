@@ -108,7 +108,11 @@ at::Tensor generate_video(const PipelineComponents& c, const GenerationSpec& spe
   setup.boundary_timestep = spec.boundary_timestep;
   setup.guidance_scale = spec.guidance_scale;
   setup.guidance_scale_2 = spec.guidance_scale_2;
-  scheduler.set_timesteps(steps);
+  if (spec.sigmas.empty()) {
+    scheduler.set_timesteps(steps);
+  } else {
+    scheduler.set_sigmas(spec.sigmas);
+  }
   stage("denoise");
   const at::Tensor latents = denoise(setup, scheduler, hooks.on_step);
 

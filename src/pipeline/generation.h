@@ -40,6 +40,7 @@ struct GenerationSpec {
   bool expand_timesteps = false;  // Wan2.2 TI2V: first-frame replacement, per-token timesteps
   int max_sequence_length = 512;
   double boundary_timestep = -1;  // two experts: where the low-noise expert takes over
+  std::vector<double> sigmas;     // a given (unshifted) schedule, e.g. a recipe's; empty = `steps`
   c10::Device device = c10::Device(c10::kCPU);
 };
 

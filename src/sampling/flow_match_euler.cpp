@@ -32,6 +32,27 @@ void FlowMatchEulerScheduler::set_timesteps(int num_steps) {
   step_index_ = 0;
 }
 
+void FlowMatchEulerScheduler::set_sigmas(const std::vector<double>& given) {
+  RAYVID_CHECK(!given.empty(), BadArgument, "euler: an empty schedule");
+  // diffusers: np.float32 sigmas, shifted in float32 (numpy keeps the Python shift weak), then
+  // timesteps = sigmas * num_train_timesteps in float32.
+  const float shift = static_cast<float>(config_.shift);
+  const float shift_minus_one = static_cast<float>(config_.shift - 1.0);
+  sigmas_.clear();
+  timesteps_.clear();
+  for (double value : given) {
+    RAYVID_CHECK(value > 0 && value <= 1, BadArgument, "euler: sigma {} is not within (0, 1]",
+                 value);
+    const float s = static_cast<float>(value);
+    const float sigma = shift * s / (1.0f + shift_minus_one * s);
+    sigmas_.push_back(sigma);
+    timesteps_.push_back(
+        static_cast<double>(sigma * static_cast<float>(config_.num_train_timesteps)));
+  }
+  sigmas_.push_back(0.0f);
+  step_index_ = 0;
+}
+
 at::Tensor FlowMatchEulerScheduler::step(const at::Tensor& model_output, const at::Tensor& sample) {
   RAYVID_CHECK(step_index_ < static_cast<int>(timesteps_.size()), Internal,
                "euler: step {} past the end of a {}-step schedule", step_index_, timesteps_.size());

@@ -10,6 +10,7 @@ class FlowMatchEulerScheduler : public Scheduler {
   explicit FlowMatchEulerScheduler(SchedulerConfig config) : config_(std::move(config)) {}
   std::string name() const override { return "euler"; }
   void set_timesteps(int num_steps) override;
+  void set_sigmas(const std::vector<double>& sigmas) override;
   at::Tensor step(const at::Tensor& model_output, const at::Tensor& sample) override;
 
  private:

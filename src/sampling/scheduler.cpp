@@ -70,6 +70,11 @@ void SchedulerConfig::validate(const std::string& where) const {
 
 std::vector<std::string> sampler_names() { return {"unipc", "euler", "dpm++"}; }
 
+void Scheduler::set_sigmas(const std::vector<double>&) {
+  fail(ErrorCategory::kUnsupported,
+       "the {} sampler takes a step count, not a given schedule; use --sampler euler", name());
+}
+
 std::unique_ptr<Scheduler> make_scheduler(const std::string& sampler, SchedulerConfig config,
                                           double shift) {
   if (shift > 0) config.shift = shift;

@@ -40,6 +40,10 @@ class Scheduler {
 
   // Prepares a schedule of `num_steps` steps and clears the solver history.
   virtual void set_timesteps(int num_steps) = 0;
+  // A given schedule instead (diffusers' set_timesteps(sigmas=...)): one unshifted noise level in
+  // (0, 1] per step, shifted like the computed ones; the last sigma, 0, is added. Samplers that
+  // only take a step count refuse it (kUnsupported).
+  virtual void set_sigmas(const std::vector<double>& sigmas);
   // The timestep the model sees at each step (0..1000 scale); diffusers' values exactly.
   const std::vector<double>& timesteps() const { return timesteps_; }
   // num_steps + 1 noise levels in [0, 1], float32-rounded like diffusers'; the last is 0.

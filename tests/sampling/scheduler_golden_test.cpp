@@ -60,7 +60,15 @@ TEST_F(SchedulerGolden, StepChainsMatchDiffusersAtEveryStep) {
     const std::string file = c["file"];
     auto scheduler = scheduler_for(p);
     const int n = p["num_inference_steps"].get<int>();
-    scheduler->set_timesteps(n);
+    if (p.contains("sigmas_given")) {  // a given schedule (the distill-4step recipe)
+      scheduler->set_sigmas(p["sigmas_given"].get<std::vector<double>>());
+      EXPECT_TRUE(close_to(at::tensor(scheduler->sigmas()),
+                           golden_.tensor(file, c["inputs"]["sigmas"]), 0.0));
+      EXPECT_TRUE(close_to(at::tensor(scheduler->timesteps()),
+                           golden_.tensor(file, c["inputs"]["timesteps"]), 0.0));
+    } else {
+      scheduler->set_timesteps(n);
+    }
     at::Tensor x = golden_.tensor(file, c["inputs"]["sample_0"]);
     for (int i = 0; i < n; ++i) {
       SCOPED_TRACE(c["name"].get<std::string>() + " step " + std::to_string(i));
@@ -71,7 +79,19 @@ TEST_F(SchedulerGolden, StepChainsMatchDiffusersAtEveryStep) {
     }
     ++checked;
   }
-  EXPECT_GE(checked, 6);
+  EXPECT_GE(checked, 7);  // 3 samplers x 2 shifts, and the distill-4step schedule
+}
+
+TEST(SchedulerGivenSigmas, OnlyEulerTakesAGivenSchedule) {
+  for (const std::string sampler : {"unipc", "dpm++"}) {
+    try {
+      make_scheduler(sampler, SchedulerConfig{}, -1.0)->set_sigmas({1.0, 0.5});
+      FAIL() << sampler;
+    } catch (const rayvid::Error& e) {
+      EXPECT_EQ(e.category(), rayvid::ErrorCategory::kUnsupported) << e.what();
+    }
+  }
+  EXPECT_THROW(make_scheduler("euler", SchedulerConfig{}, -1.0)->set_sigmas({1.5}), rayvid::Error);
 }
 
 TEST(SchedulerConfigTest, ReadsTheWanFolderConfigAndRejectsNonFlowSchedules) {
