@@ -58,6 +58,18 @@ struct GenerateRequest {
   // "distill-4step", the step-distill LoRAs' recipe (lightx2v, Lightning; pipeline/recipes.h).
   // A given steps/sampler/guidance/shift that contradicts it is refused, never overridden.
   std::string recipe;
+  // Step caching (pipeline/step_cache.h): "" (none), "teacache" or "magcache", with its threshold
+  // (required: TeaCache Wan2.1 1.3B 0.05-0.08, 14B 0.14-0.3; MagCache 0.06-0.24) and the published
+  // table to use (t2v-1.3b, t2v-14b, i2v-480p, i2v-720p; empty = the model's own, found from its
+  // size and the resolution; a model without one needs it named). teacache_e0: watch the
+  // projected embedding (TeaCache's use_ret_steps). MagCache: at most cache_max_skip steps in a
+  // row (default 3) and none in the first cache_retention of the steps (default 0.2).
+  std::string cache;
+  std::optional<double> cache_threshold;
+  std::string cache_table;
+  bool teacache_e0 = false;
+  std::optional<int> cache_max_skip;
+  std::optional<double> cache_retention;
   std::optional<double> guidance_scale;    // unset = the variant's default; <= 1 disables
   std::optional<double> guidance_scale_2;  // low-noise expert of two-expert models
   std::optional<double> shift;             // unset = the scheduler config's shift
@@ -102,6 +114,10 @@ struct GenerateResult {
   double estimated_peak_bytes = 0;  // the planner's estimate, checked before any heavy work
   double guidance_scale = 0, guidance_scale_2 = 0;
   std::string sampler, recipe;  // what ran: the sampler (recipe's or request's), the recipe if any
+  // Step caching that ran: method and table ("" without), and per step whether the DiT's blocks
+  // ran (true) or the cached residual was reused (false).
+  std::string cache, cache_table;
+  std::vector<bool> cache_steps;
   double shift = 0;  // the timestep shift that ran (the request's or the scheduler config's)
   // Which path the DiT's ops took over this generation: the kernel backend that ran (auto
   // resolved) and, per op ("attention", "rms_norm", "rope3d", "layer_norm_modulate",

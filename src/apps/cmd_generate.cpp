@@ -24,6 +24,8 @@ struct GenerateFlags {
   // tell "not given" (the model's default) from a given 0 or NaN (refused).
   int width = 0, height = 0, frames = 0, fps = 0, steps = 0;
   double guidance_scale = 0, guidance_scale_2 = 0, shift = 0;
+  double cache_threshold = 0, cache_retention = 0;
+  int cache_max_skip = 0;
 };
 
 template <typename T>
@@ -101,6 +103,24 @@ void add_generate(CLI::App& app) {
   sub->add_flag("--lora-allow-unmatched", flags->engine.lora_allow_unmatched,
                 "Load a LoRA even if some of its keys match nothing in the model (they are "
                 "listed in the log and the sidecar)");
+  sub->add_option("--cache", r.cache,
+                  "Step caching: teacache or magcache (reuse the DiT blocks' residual on steps "
+                  "where the model's output barely changes); needs --cache-threshold");
+  const auto* cache_threshold = sub->add_option(
+      "--cache-threshold", flags->cache_threshold,
+      "TeaCache: 0.05-0.08 (1.3B), 0.14-0.3 (14B); MagCache: 0.06-0.24. Higher: faster, "
+      "further from the uncached video");
+  sub->add_option("--cache-table", r.cache_table,
+                  "The published coefficients/ratios to use: t2v-1.3b, t2v-14b, i2v-480p or "
+                  "i2v-720p (default: the model's own)");
+  sub->add_flag("--teacache-e0", r.teacache_e0,
+                "TeaCache watches the projected timestep embedding (its use_ret_steps mode: first "
+                "5 steps always run)");
+  const auto* cache_max_skip = sub->add_option("--cache-max-skip", flags->cache_max_skip,
+                                               "MagCache: most steps skipped in a row (default 3)");
+  const auto* cache_retention =
+      sub->add_option("--cache-retention", flags->cache_retention,
+                      "MagCache: fraction of the first steps that always run (default 0.2)");
   sub->add_option("--progress", flags->progress, "text or json (on stderr)")->capture_default_str();
   sub->add_flag("--quiet,-q", flags->quiet, "No progress output");
   sub->add_flag("--analyze", r.analyze,
@@ -119,6 +139,9 @@ void add_generate(CLI::App& app) {
     copy_if_given(guidance, flags->guidance_scale, request.guidance_scale);
     copy_if_given(guidance_2, flags->guidance_scale_2, request.guidance_scale_2);
     copy_if_given(shift, flags->shift, request.shift);
+    copy_if_given(cache_threshold, flags->cache_threshold, request.cache_threshold);
+    copy_if_given(cache_max_skip, flags->cache_max_skip, request.cache_max_skip);
+    copy_if_given(cache_retention, flags->cache_retention, request.cache_retention);
     request.seed = parse_seed(flags->seed);
     if (!flags->image.empty()) request.image = flags->image;
     if (flags->engine.model_dir.empty()) flags->engine.model_dir = default_model_dir();
@@ -136,6 +159,9 @@ void add_generate(CLI::App& app) {
                                    {"steps", result.steps},
                                    {"sampler", result.sampler},
                                    {"recipe", result.recipe},
+                                   {"cache", result.cache},
+                                   {"cache_table", result.cache_table},
+                                   {"cache_steps", result.cache_steps},
                                    {"guidance_scale", result.guidance_scale},
                                    {"guidance_scale_2", result.guidance_scale_2},
                                    {"output", result.video_path},

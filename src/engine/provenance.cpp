@@ -58,6 +58,23 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
                      {"skipped_image_branch_keys", l.skipped}});
   }
   j["loras"] = loras;
+  if (plan.step_cache) {
+    const auto& c = *plan.step_cache;
+    std::vector<int> reused;
+    for (size_t i = 0; i < result.cache_steps.size(); ++i) {
+      if (!result.cache_steps[i]) reused.push_back(static_cast<int>(i));
+    }
+    j["step_cache"] = {{"method", c.method},
+                       {"table", c.table},
+                       {"threshold", c.threshold},
+                       {"teacache_e0", c.teacache_e0},
+                       {"max_skip_steps", c.max_skip_steps},
+                       {"retention_ratio", c.retention_ratio},
+                       {"steps_run", static_cast<int>(result.cache_steps.size() - reused.size())},
+                       {"steps_reused", reused}};
+  } else {
+    j["step_cache"] = nullptr;
+  }
   j["step_seconds"] = result.step_seconds;
   j["peak_memory_bytes"] = result.peak_memory_bytes;
   return j;

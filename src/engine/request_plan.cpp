@@ -292,6 +292,66 @@ void apply_recipe(const pipeline::SamplingRecipe& r, const GenerateRequest& requ
   plan.recipe = r.name;
 }
 
+// --cache and its options: validated, and the published table chosen.
+void plan_step_cache(const ModelPlan& model, const GenerateRequest& request, RequestPlan& plan) {
+  if (request.cache.empty()) {
+    RAYVID_CHECK(!request.cache_threshold && request.cache_table.empty() && !request.teacache_e0 &&
+                     !request.cache_max_skip && !request.cache_retention,
+                 BadArgument,
+                 "--cache-threshold, --cache-table, --teacache-e0, --cache-max-skip and "
+                 "--cache-retention only apply with --cache teacache|magcache");
+    return;
+  }
+  const std::string& method = request.cache;
+  RAYVID_CHECK(method == "teacache" || method == "magcache", BadArgument,
+               "--cache '{}' is unknown; use teacache or magcache", method);
+  RAYVID_CHECK(request.cache_threshold.has_value(), BadArgument,
+               "--cache {} needs --cache-threshold (TeaCache: 0.05-0.08 for 1.3B, 0.14-0.3 for "
+               "14B; MagCache: 0.06-0.24)",
+               method);
+  // No upper bound: a larger threshold only skips more, within the method's own rules (TeaCache's
+  // first and last steps, MagCache's K and retention).
+  RAYVID_CHECK(std::isfinite(*request.cache_threshold) && *request.cache_threshold > 0,
+               BadArgument, "--cache-threshold {} must be a positive number",
+               *request.cache_threshold);
+  RAYVID_CHECK(!model.two_experts, Unsupported,
+               "--cache does not support two-expert models (Wan2.2 A14B) yet; run without it");
+  RAYVID_CHECK(method == "teacache" || !request.teacache_e0, BadArgument,
+               "--teacache-e0 applies to --cache teacache only");
+  RAYVID_CHECK(method == "magcache" || (!request.cache_max_skip && !request.cache_retention),
+               BadArgument,
+               "--cache-max-skip and --cache-retention apply to --cache magcache only");
+  RAYVID_CHECK(
+      method == "magcache" || !model.expand_timesteps, Unsupported,
+      "TeaCache watches one timestep embedding per step, but Wan2.2 TI2V has one per token "
+      "(and no published coefficients); use --cache magcache with --cache-table");
+  pipeline::StepCacheSettings s;
+  s.method = method;
+  s.threshold = *request.cache_threshold;
+  s.teacache_e0 = request.teacache_e0;
+  s.max_skip_steps = request.cache_max_skip.value_or(3);
+  s.retention_ratio = request.cache_retention.value_or(0.2);
+  RAYVID_CHECK(s.max_skip_steps >= 1 && s.max_skip_steps <= 1000, BadArgument,
+               "--cache-max-skip {} must be within 1..1000", s.max_skip_steps);
+  RAYVID_CHECK(std::isfinite(s.retention_ratio) && s.retention_ratio >= 0 && s.retention_ratio <= 1,
+               BadArgument, "--cache-retention {} must be within 0..1", s.retention_ratio);
+  std::string table = request.cache_table;
+  if (table.empty()) {  // the model's own published table, if it has one
+    const bool hd = int64_t{plan.shape.width} * plan.shape.height > 832 * 480;
+    if (model.family == "wan2.1-t2v" && model.dit_dim == 1536) table = "t2v-1.3b";
+    if (model.family == "wan2.1-t2v" && model.dit_dim == 5120) table = "t2v-14b";
+    if (model.family == "wan2.1-i2v" && model.dit_dim == 5120) table = hd ? "i2v-720p" : "i2v-480p";
+    RAYVID_CHECK(!table.empty(), Unsupported,
+                 "no published {} table for this model ({}); name one with --cache-table ({}) to "
+                 "use it anyway",
+                 method, model.variant, fmt::join(pipeline::step_cache_table_names(), ", "));
+  }
+  RAYVID_CHECK(pipeline::fill_step_cache_table(table, s), BadArgument,
+               "--cache-table '{}' is unknown; use {}", table,
+               fmt::join(pipeline::step_cache_table_names(), ", "));
+  plan.step_cache = s;
+}
+
 }  // namespace
 
 RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
@@ -383,6 +443,7 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
   RAYVID_CHECK(known_sampler, BadArgument, "--sampler '{}' is unknown; use unipc, euler or dpm++",
                plan.sampler);
   if (recipe) apply_recipe(*recipe, request, plan);
+  plan_step_cache(model, request, plan);
 
   plan.output =
       request.output.empty() ? fs::path(default_output_name(request)) : fs::path(request.output);

@@ -10,6 +10,7 @@
 #include "engine/component_factory.h"
 #include "models/model_folder.h"
 #include "pipeline/presets.h"
+#include "pipeline/step_cache.h"
 #include "rayvid/rayvid.h"
 #include "sampling/scheduler.h"
 
@@ -55,6 +56,7 @@ struct RequestPlan {
   std::string sampler;  // what runs: the request's (default unipc) or the recipe's
   std::string recipe;   // the request's recipe, if any
   std::vector<double> sigmas;  // a recipe's unshifted schedule; empty = from `steps`
+  std::optional<pipeline::StepCacheSettings> step_cache;  // TeaCache / MagCache
   std::optional<std::filesystem::path> image;
   std::filesystem::path output;
   double estimated_peak_bytes = 0;

@@ -17,15 +17,26 @@ class WanDenoiser : public pipeline::Denoiser {
   void set_context(const at::Tensor& text, const std::optional<at::Tensor>& image) override {
     // The prompt's K/V for every block, computed once and reused by every step.
     context_ = dit_.prepare_context(text, image ? *image : at::Tensor());
+    blocks_ = {};  // a new generation: no residual to reuse
   }
   at::Tensor forward(const at::Tensor& latents, const at::Tensor& timestep) override {
     const auto dtype = dit_.options().dtype;
-    return dit_.forward(latents.to(dtype), timestep, context_);  // [B, C_out, T, H, W] fp32
+    return dit_.forward(latents.to(dtype), timestep, context_);  // [B, C_out, T, H, W]
+  }
+  bool supports_block_caching() const override { return true; }
+  at::Tensor forward_cached(const at::Tensor& latents, const at::Tensor& timestep,
+                            BlockCaching caching) override {
+    blocks_.reuse = caching == BlockCaching::kReuse;
+    return dit_.forward(latents.to(dit_.options().dtype), timestep, context_, &blocks_);
+  }
+  at::Tensor time_embedding(double timestep, bool projected) override {
+    return dit_.time_embedding(timestep, projected);
   }
 
  private:
   models::wan_dit::WanDiT dit_;
   models::wan_dit::ContextCache context_;
+  models::wan_dit::BlockResidualCache blocks_;  // step caching's residual (one generation's)
 };
 
 class WanAutoencoder : public pipeline::VideoAutoencoder {

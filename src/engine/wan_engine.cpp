@@ -5,6 +5,7 @@
 #include <c10/core/InferenceMode.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cmath>
@@ -127,6 +128,7 @@ class WanEngine : public Engine {
         plan_.boundary_ratio > 0 ? plan_.boundary_ratio * plan_.scheduler.num_train_timesteps : -1;
     spec.device = load_.device;
     spec.sigmas = plan.sigmas;
+    spec.step_cache = plan.step_cache;
     auto scheduler = sampling::make_scheduler(plan.sampler, plan_.scheduler, plan.shift);
 
     const auto dev = load_.device;
@@ -157,6 +159,14 @@ class WanEngine : public Engine {
     };
     hooks.on_tensor = [&](const std::string& name, const at::Tensor& t) {
       dump.add_tensor(name, t);
+    };
+    hooks.on_step_cache = [&](const std::vector<bool>& decisions) {
+      result.cache_steps = decisions;
+      int64_t reused = 0;
+      for (bool run : decisions) reused += run ? 0 : 1;
+      spdlog::info("{}: the blocks ran on {} of {} steps ({} reused the cached residual)",
+                   result.cache, static_cast<int64_t>(decisions.size()) - reused, decisions.size(),
+                   reused);
     };
     hooks.on_step = [&](int i, double t, const at::Tensor& lat, const at::Tensor& pred) {
       // One reduction per step: a NaN or infinity never recovers, so stop at the step where it
@@ -228,6 +238,14 @@ class WanEngine : public Engine {
     result.shift = plan.shift;
     result.sampler = plan.sampler;
     result.recipe = plan.recipe;
+    if (plan.step_cache) {
+      result.cache = plan.step_cache->method;
+      result.cache_table = plan.step_cache->table;
+      // MagCache's schedule is fixed by its ratios: known before any weight loads (--dry-run);
+      // TeaCache's needs the DiT's timestep embeddings, so it is known after the run.
+      if (result.cache == "magcache")
+        result.cache_steps = pipeline::magcache_schedule(*plan.step_cache, plan.steps);
+    }
     result.video_path = plan.output.string();
     result.sidecar_path = engine::sidecar_path(plan.output).string();
     result.estimated_peak_bytes = plan.estimated_peak_bytes;

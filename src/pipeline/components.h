@@ -37,6 +37,16 @@ class Denoiser {
   virtual void set_context(const at::Tensor& text, const std::optional<at::Tensor>& image) = 0;
   // latents [B, C_in, T, H, W]; timestep [B] or per token [B, L] -> velocity [B, C_out, T, H, W].
   virtual at::Tensor forward(const at::Tensor& latents, const at::Tensor& timestep) = 0;
+
+  // Step caching (pipeline/step_cache.h). kStore: run as forward() and keep what the transformer
+  // blocks added; kReuse: skip the blocks and add what they added at the last kStore step.
+  enum class BlockCaching { kStore, kReuse };
+  virtual bool supports_block_caching() const { return false; }
+  virtual at::Tensor forward_cached(const at::Tensor& latents, const at::Tensor& timestep,
+                                    BlockCaching caching);
+  // The timestep embedding TeaCache compares between steps: `e` [1, dim] or, projected, `e0`
+  // [1, 6·dim], fp32.
+  virtual at::Tensor time_embedding(double timestep, bool projected);
 };
 
 class VideoAutoencoder {

@@ -13,6 +13,8 @@ at::Tensor denoise(const DenoiseSetup& s, sampling::Scheduler& scheduler,
   RAYVID_CHECK(s.high_noise != nullptr, Internal, "denoise: no model");
   RAYVID_CHECK(s.boundary_timestep < 0 || s.low_noise != nullptr, Internal,
                "denoise: a boundary without a low-noise expert");
+  RAYVID_CHECK(s.step_cache == nullptr || s.low_noise == nullptr, Internal,
+               "denoise: step caching of two-expert models");
   const bool guided = s.guidance_scale > 1;
   const int64_t batch = guided ? 2 : 1;
   at::Tensor latents = s.noise.to(at::kFloat);  // [1, z, T, h, w]
@@ -59,7 +61,15 @@ at::Tensor denoise(const DenoiseSetup& s, sampling::Scheduler& scheduler,
         guided ? model_input.expand({2, -1, -1, -1, -1}) : model_input;  // [B, C_in, T, h, w]
     // In the transformer's dtype, as diffusers: guidance and the scheduler's first product round
     // as they do there.
-    at::Tensor prediction = model->forward(batched_input, timestep);
+    at::Tensor prediction;
+    if (s.step_cache) {
+      const bool run = s.step_cache->compute(static_cast<int>(i), t, *model);
+      prediction = model->forward_cached(
+          batched_input, timestep,
+          run ? Denoiser::BlockCaching::kStore : Denoiser::BlockCaching::kReuse);
+    } else {
+      prediction = model->forward(batched_input, timestep);
+    }
     if (guided) prediction = sampling::apply_guidance(prediction, scale);  // [1, C, T, h, w]
     latents = scheduler.step(prediction, latents);
     if (on_step) on_step(static_cast<int>(i), t, latents, prediction);

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "pipeline/components.h"
+#include "pipeline/step_cache.h"
 #include "sampling/scheduler.h"
 
 namespace rayvid::pipeline {
@@ -23,12 +24,13 @@ struct DenoiseSetup {
   at::Tensor noise;  // [1, z, T, h, w] float32: the initial latents
   Conditioning conditioning = Conditioning::kNone;
   at::Tensor condition;  // kConcat: [1, 4 + z, T, h, w]; kFirstFrame: [1, z, T', h, w] normalised
-  Denoiser* high_noise = nullptr;  // the only expert of one-expert models
-  Denoiser* low_noise = nullptr;   // two-expert models: used for t < boundary_timestep
-  double boundary_timestep = -1;   // boundary_ratio * num_train_timesteps, or < 0
-  double guidance_scale = 1;       // > 1 enables guidance (for both experts, as diffusers)
-  double guidance_scale_2 = 1;     // the low-noise expert's scale
-  int patch_h = 2, patch_w = 2;    // the DiT's spatial patch, for per-token timesteps
+  Denoiser* high_noise = nullptr;   // the only expert of one-expert models
+  Denoiser* low_noise = nullptr;    // two-expert models: used for t < boundary_timestep
+  double boundary_timestep = -1;    // boundary_ratio * num_train_timesteps, or < 0
+  double guidance_scale = 1;        // > 1 enables guidance (for both experts, as diffusers)
+  double guidance_scale_2 = 1;      // the low-noise expert's scale
+  int patch_h = 2, patch_w = 2;     // the DiT's spatial patch, for per-token timesteps
+  StepCache* step_cache = nullptr;  // decides per step whether the blocks run (one-expert models)
 };
 
 // Called after every step with the step index, its timestep, the new latents and the model's

@@ -113,8 +113,14 @@ at::Tensor generate_video(const PipelineComponents& c, const GenerationSpec& spe
   } else {
     scheduler.set_sigmas(spec.sigmas);
   }
+  std::optional<StepCache> cache;
+  if (spec.step_cache) {
+    cache.emplace(*spec.step_cache, static_cast<int>(scheduler.timesteps().size()));
+    setup.step_cache = &*cache;
+  }
   stage("denoise");
   const at::Tensor latents = denoise(setup, scheduler, hooks.on_step);
+  if (cache && hooks.on_step_cache) hooks.on_step_cache(cache->decisions());
 
   // 5. Decode the un-normalised latents.
   stage("vae_decode");

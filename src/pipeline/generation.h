@@ -17,6 +17,7 @@
 #include "pipeline/components.h"
 #include "pipeline/denoise.h"
 #include "pipeline/presets.h"
+#include "pipeline/step_cache.h"
 #include "sampling/scheduler.h"
 
 namespace rayvid::pipeline {
@@ -41,6 +42,7 @@ struct GenerationSpec {
   int max_sequence_length = 512;
   double boundary_timestep = -1;  // two experts: where the low-noise expert takes over
   std::vector<double> sigmas;     // a given (unshifted) schedule, e.g. a recipe's; empty = `steps`
+  std::optional<StepCacheSettings> step_cache;  // TeaCache / MagCache (one-expert models)
   c10::Device device = c10::Device(c10::kCPU);
 };
 
@@ -50,6 +52,8 @@ struct GenerationHooks {
   StepCallback on_step;
   // The initial noise, the image condition and the decoded video, for --dump-latents.
   std::function<void(const std::string& name, const at::Tensor& tensor)> on_tensor;
+  // With a step cache: after denoising, which steps ran the blocks (true) or reused (false).
+  std::function<void(const std::vector<bool>& decisions)> on_step_cache;
 };
 
 // The seeded initial latents [1, z, T, h, w] fp32 on `device`: drawn by ATen's CPU generator

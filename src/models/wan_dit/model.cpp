@@ -112,8 +112,15 @@ ContextCache WanDiT::prepare_context(const at::Tensor& text, const at::Tensor& i
   return cache;
 }
 
+at::Tensor WanDiT::time_embedding(double timestep, bool projected) const {
+  c10::InferenceMode guard(inference_mode_on(options_.device));
+  const at::Tensor t = at::full({1}, timestep, at::TensorOptions().device(options_.device));
+  const TimeEmbedding time = embed_time(t, weights_, config_, settings_);
+  return (projected ? time.proj.flatten(1) : time.temb).to(at::kFloat);
+}
+
 at::Tensor WanDiT::forward(const at::Tensor& latents, const at::Tensor& timestep,
-                           const ContextCache& context) const {
+                           const ContextCache& context, BlockResidualCache* cache) const {
   c10::InferenceMode guard(inference_mode_on(options_.device));
   const auto& patch = config_.patch_size;
   RAYVID_CHECK(latents.dim() == 5 && latents.size(1) == config_.in_channels, BadArgument,
@@ -140,9 +147,18 @@ at::Tensor WanDiT::forward(const at::Tensor& latents, const at::Tensor& timestep
                                weights_.patch_embedding.bias};
   at::Tensor x = linear(tokens, patch_embedding, settings_);  // [B, L, dim]
 
-  for (size_t i = 0; i < weights_.blocks.size(); ++i)
-    x = block_forward(std::move(x), weights_.blocks[i], time.proj, groups, *rope, context.blocks[i],
-                      settings_);
+  if (cache && cache->reuse) {
+    RAYVID_CHECK(cache->residual.defined() && cache->residual.sizes() == x.sizes(), Internal,
+                 "step cache: no stored residual of shape [{}] to reuse",
+                 fmt::join(x.sizes(), ", "));
+    x = x + cache->residual;  // the blocks' contribution, as of the last step that ran them
+  } else {
+    const at::Tensor input = cache ? x.clone() : at::Tensor();  // blocks update x in place
+    for (size_t i = 0; i < weights_.blocks.size(); ++i)
+      x = block_forward(std::move(x), weights_.blocks[i], time.proj, groups, *rope,
+                        context.blocks[i], settings_);
+    if (cache) cache->residual = x - input;  // [B, L, dim]
+  }
 
   // Output head (fp32 island): shift, scale = table + temb.
   const at::Tensor head = weights_.scale_shift_table[0] + time.temb.to(at::kFloat).unsqueeze(1);

@@ -42,6 +42,14 @@ struct ContextCache {
 
 class RopeTableCache;
 
+// The transformer blocks' residual for step caching (pipeline/step_cache.h): a step the cache
+// skips reuses the residual of the last step that ran the blocks (TeaCache, MagCache).
+struct BlockResidualCache {
+  bool reuse = false;  // this forward: add `residual` instead of running the blocks
+  at::Tensor
+      residual;  // [B, L, dim]: blocks' output minus input, of the last forward that ran them
+};
+
 class WanDiT {
  public:
   // config.json + safetensors of a component folder (e.g. <model>/transformer); diffusers or
@@ -69,8 +77,14 @@ class WanDiT {
   // [B, F·H·W/(pt·ph·pw)] (per token, TI2V). Returns the velocity [B, out_channels, F, H, W] in the
   // compute dtype (diffusers returns the bf16 proj_out; the pipeline's guidance then runs in bf16
   // too).
+  // With `cache`: reuse its residual when cache->reuse (it must hold one of this shape), else run
+  // the blocks and store their residual there.
   at::Tensor forward(const at::Tensor& latents, const at::Tensor& timestep,
-                     const ContextCache& context) const;
+                     const ContextCache& context, BlockResidualCache* cache = nullptr) const;
+
+  // The timestep embedding of one timestep: temb [1, dim] (Wan's `e`) or, projected, the
+  // modulation input [1, 6·dim] (`e0`), fp32. What TeaCache compares between steps.
+  at::Tensor time_embedding(double timestep, bool projected) const;
 
  private:
   WanDiTConfig config_;

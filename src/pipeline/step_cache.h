@@ -1,0 +1,68 @@
+// Step caching: on some denoising steps the DiT's transformer blocks do not run; the residual they
+// added at the last step that ran them is reused (Denoiser::forward_cached). Which steps:
+//   TeaCache (ali-vilab/TeaCache, TeaCache4Wan2.1): accumulate poly(rel L1 change of the timestep
+//     embedding e, or of its projection e0 in "use_ret_steps" mode) and skip while the sum stays
+//     below the threshold. The first step (e) or first five (e0), and in e mode the last step,
+//     always run. The embedding depends on the timestep alone, so the schedule is fixed by the
+//     weights and the timesteps.
+//   MagCache (diffusers' hooks/mag_cache.py, Zehong-Ma/MagCache): multiply the published per-step
+//     magnitude ratios into an accumulated ratio, add |1 - ratio| to an accumulated error, and
+//     skip while the error stays within the threshold and at most K steps in a row; no skipping in
+//     the first retention_ratio of the steps. Fixed by the ratios alone: magcache_schedule().
+// With guidance the cond and uncond branches get the same decisions (both watch the same
+// timestep; diffusers' MagCache gives each context the same ratios), so the batch-2 forward
+// skips or runs as one. Every decision is logged and reported (GenerateResult::cache_steps).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pipeline/components.h"
+
+namespace rayvid::pipeline {
+
+struct StepCacheSettings {
+  std::string method;                // "teacache" or "magcache"
+  std::string table;                 // the published table used, e.g. "t2v-1.3b"
+  double threshold = 0;              // teacache: on the accumulated poly(rel); magcache: error
+  bool teacache_e0 = false;          // teacache: watch e0 (use_ret_steps) instead of e
+  std::vector<double> coefficients;  // teacache: polynomial, highest power first
+  std::vector<double> mag_ratios;    // magcache: per step (before interpolation to the steps)
+  int max_skip_steps = 3;            // magcache: K
+  double retention_ratio = 0.2;      // magcache
+};
+
+// nearest_interp of diffusers' mag_cache.py: src resampled to `target` entries.
+std::vector<double> nearest_interp(const std::vector<double>& src, int target);
+
+// MagCache's decisions for `num_steps` steps (true = run the blocks), exactly as diffusers'
+// MagCacheHeadHook takes them (float32 accumulators, like its tensors).
+std::vector<bool> magcache_schedule(const StepCacheSettings& settings, int num_steps);
+
+class StepCache {
+ public:
+  StepCache(StepCacheSettings settings, int num_steps);
+
+  // Whether step `step` (0-based, at `timestep`) runs the blocks; asks `model` for its timestep
+  // embedding (TeaCache).
+  bool compute(int step, double timestep, Denoiser& model);
+
+  const StepCacheSettings& settings() const { return settings_; }
+  const std::vector<bool>& decisions() const { return decisions_; }  // one per step so far
+
+ private:
+  StepCacheSettings settings_;
+  int num_steps_;
+  std::vector<bool> planned_;  // magcache: the whole schedule up front
+  std::vector<bool> decisions_;
+  at::Tensor previous_embedding_;  // teacache
+  double accumulated_ = 0;         // teacache
+};
+
+// The published tables, by name: TeaCache polynomials (e and e0 modes) and MagCache ratios (the
+// conditional branch's, per step) for Wan2.1 T2V 1.3B / 14B and I2V 480p / 720p.
+std::vector<std::string> step_cache_table_names();
+// Fills table, coefficients / mag_ratios for `method` from table `name`; false if none.
+bool fill_step_cache_table(const std::string& name, StepCacheSettings& settings);
+
+}  // namespace rayvid::pipeline
