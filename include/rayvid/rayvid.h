@@ -58,12 +58,13 @@ struct GenerateRequest {
   // "distill-4step", the step-distill LoRAs' recipe (lightx2v, Lightning; pipeline/recipes.h).
   // A given steps/sampler/guidance/shift that contradicts it is refused, never overridden.
   std::string recipe;
-  // Step caching (pipeline/step_cache.h): "" (none), "teacache" or "magcache", with its threshold
-  // (required: TeaCache Wan2.1 1.3B 0.05-0.08, 14B 0.14-0.3; MagCache 0.06-0.24) and the published
-  // table to use (t2v-1.3b, t2v-14b, i2v-480p, i2v-720p; empty = the model's own, found from its
-  // size and the resolution; a model without one needs it named). teacache_e0: watch the
-  // projected embedding (TeaCache's use_ret_steps). MagCache: at most cache_max_skip steps in a
-  // row (default 3) and none in the first cache_retention of the steps (default 0.2).
+  // Step caching (pipeline/step_cache.h): "" (none), "teacache", "magcache" or "fbcache", with
+  // its threshold (required: TeaCache Wan2.1 1.3B 0.05-0.08, 14B 0.14-0.3; MagCache 0.06-0.24;
+  // FirstBlockCache 0.05-0.2) and, for TeaCache and MagCache, the published table to use (t2v-1.3b,
+  // t2v-14b, i2v-480p, i2v-720p; empty = the model's own, found from its size and the resolution; a
+  // model without one needs it named). teacache_e0: watch the projected embedding (TeaCache's
+  // use_ret_steps). MagCache: at most cache_max_skip steps in a row (default 3) and none in the
+  // first cache_retention of the steps (default 0.2).
   std::string cache;
   std::optional<double> cache_threshold;
   std::string cache_table;

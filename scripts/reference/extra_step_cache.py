@@ -176,6 +176,33 @@ def make(out_dir: Path) -> None:
                                    "max_skip_steps": k, "retention_ratio": retention,
                                    "mag_ratios_interpolated": [float(x) for x in config.mag_ratios]}})
 
+    # FirstBlockCache through diffusers' hook: decided per context (cond, uncond) from the data, so
+    # the two may differ; the tiny DiT's first-block residual moves by 0.75-1.4 per step.
+    from diffusers.hooks import FirstBlockCacheConfig
+    from diffusers.hooks.first_block_cache import FBCHeadBlockHook
+    for name, threshold in (("fbcache", 0.905), ("fbcache_high", 1.0)):
+        pipe = load()
+        log = []
+        orig = FBCHeadBlockHook.new_forward
+
+        def logged(self, module, *a, **kw):
+            out = orig(self, module, *a, **kw)
+            log.append(bool(self.state_manager.get_state().should_compute))
+            return out
+
+        FBCHeadBlockHook.new_forward = logged
+        try:
+            pipe.transformer.enable_cache(FirstBlockCacheConfig(threshold=threshold))
+            outputs = _run(pipe, golden, file, name)
+        finally:
+            FBCHeadBlockHook.new_forward = orig
+        assert len(log) == 2 * STEPS, len(log)
+        cond, uncond = log[0::2], log[1::2]
+        assert not all(cond) and any(cond[1:]), (name, cond)
+        cases.append({"name": name, "outputs": outputs, "steps_run": [c or u for c, u in zip(cond, uncond)],
+                      "cond_run": cond, "uncond_run": uncond,
+                      "settings": {"method": "fbcache", "threshold": threshold}})
+
     # TeaCache, both modes; thresholds where the tiny model's embeddings give some skips.
     # The tiny DiT's random time MLP changes its embedding far more per step than a trained one
     # (rel ~1 instead of ~0.05), so poly(rel) is in the thousands (e) or negative (e0).
@@ -205,7 +232,9 @@ def make(out_dir: Path) -> None:
         json.dump(manifest, f, indent=1)
         f.write("\n")
     print(f"extra_step_cache: {len(cases)} runs in {root}: " +
-          ", ".join(f"{c['name']} {sum(c['steps_run'])}/{STEPS}" for c in cases if "steps_run" in c))
+          ", ".join(f"{c['name']} {sum(c['steps_run'])}/{STEPS}" for c in cases if "steps_run" in c) +
+          "; fbcache rows differ at steps " + str([[i for i, (a, b) in enumerate(zip(c["cond_run"], c["uncond_run"]))
+                                                  if a != b] for c in cases if "cond_run" in c]))
 
 
 def main() -> None:

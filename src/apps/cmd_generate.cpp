@@ -103,12 +103,14 @@ void add_generate(CLI::App& app) {
   sub->add_flag("--lora-allow-unmatched", flags->engine.lora_allow_unmatched,
                 "Load a LoRA even if some of its keys match nothing in the model (they are "
                 "listed in the log and the sidecar)");
-  sub->add_option("--cache", r.cache,
-                  "Step caching: teacache or magcache (reuse the DiT blocks' residual on steps "
-                  "where the model's output barely changes); needs --cache-threshold");
+  sub->add_option(
+      "--cache", r.cache,
+      "Step caching: teacache, magcache or fbcache (reuse the DiT blocks' residual on steps "
+      "where the model's output barely changes); needs --cache-threshold");
   const auto* cache_threshold = sub->add_option(
       "--cache-threshold", flags->cache_threshold,
-      "TeaCache: 0.05-0.08 (1.3B), 0.14-0.3 (14B); MagCache: 0.06-0.24. Higher: faster, "
+      "TeaCache: 0.05-0.08 (1.3B), 0.14-0.3 (14B); MagCache: 0.06-0.24; FirstBlockCache: "
+      "0.05-0.2. Higher: faster, "
       "further from the uncached video");
   sub->add_option("--cache-table", r.cache_table,
                   "The published coefficients/ratios to use: t2v-1.3b, t2v-14b, i2v-480p or "

@@ -303,17 +303,16 @@ void plan_step_cache(const ModelPlan& model, const GenerateRequest& request, Req
     return;
   }
   const std::string& method = request.cache;
-  RAYVID_CHECK(method == "teacache" || method == "magcache", BadArgument,
-               "--cache '{}' is unknown; use teacache or magcache", method);
+  RAYVID_CHECK(method == "teacache" || method == "magcache" || method == "fbcache", BadArgument,
+               "--cache '{}' is unknown; use teacache, magcache or fbcache", method);
   RAYVID_CHECK(request.cache_threshold.has_value(), BadArgument,
                "--cache {} needs --cache-threshold (TeaCache: 0.05-0.08 for 1.3B, 0.14-0.3 for "
-               "14B; MagCache: 0.06-0.24)",
+               "14B; MagCache: 0.06-0.24; FirstBlockCache: 0.05-0.2)",
                method);
   // No upper bound: a larger threshold only skips more, within the method's own rules (TeaCache's
   // first and last steps, MagCache's K and retention).
-  RAYVID_CHECK(std::isfinite(*request.cache_threshold) && *request.cache_threshold > 0,
-               BadArgument, "--cache-threshold {} must be a positive number",
-               *request.cache_threshold);
+  RAYVID_CHECK(std::isfinite(*request.cache_threshold) && *request.cache_threshold > 0, BadArgument,
+               "--cache-threshold {} must be a positive number", *request.cache_threshold);
   RAYVID_CHECK(!model.two_experts, Unsupported,
                "--cache does not support two-expert models (Wan2.2 A14B) yet; run without it");
   RAYVID_CHECK(method == "teacache" || !request.teacache_e0, BadArgument,
@@ -322,7 +321,7 @@ void plan_step_cache(const ModelPlan& model, const GenerateRequest& request, Req
                BadArgument,
                "--cache-max-skip and --cache-retention apply to --cache magcache only");
   RAYVID_CHECK(
-      method == "magcache" || !model.expand_timesteps, Unsupported,
+      method != "teacache" || !model.expand_timesteps, Unsupported,
       "TeaCache watches one timestep embedding per step, but Wan2.2 TI2V has one per token "
       "(and no published coefficients); use --cache magcache with --cache-table");
   pipeline::StepCacheSettings s;
@@ -335,6 +334,12 @@ void plan_step_cache(const ModelPlan& model, const GenerateRequest& request, Req
                "--cache-max-skip {} must be within 1..1000", s.max_skip_steps);
   RAYVID_CHECK(std::isfinite(s.retention_ratio) && s.retention_ratio >= 0 && s.retention_ratio <= 1,
                BadArgument, "--cache-retention {} must be within 0..1", s.retention_ratio);
+  if (method == "fbcache") {  // model-independent: no table
+    RAYVID_CHECK(request.cache_table.empty(), BadArgument,
+                 "--cache-table does not apply to --cache fbcache (it needs no published table)");
+    plan.step_cache = s;
+    return;
+  }
   std::string table = request.cache_table;
   if (table.empty()) {  // the model's own published table, if it has one
     const bool hd = int64_t{plan.shape.width} * plan.shape.height > 832 * 480;

@@ -25,10 +25,12 @@ class WanDenoiser : public pipeline::Denoiser {
   }
   bool supports_block_caching() const override { return true; }
   at::Tensor forward_cached(const at::Tensor& latents, const at::Tensor& timestep,
-                            BlockCaching caching) override {
+                            BlockCaching caching, double threshold) override {
     blocks_.reuse = caching == BlockCaching::kReuse;
+    blocks_.first_block_threshold = caching == BlockCaching::kFirstBlock ? threshold : 0.0;
     return dit_.forward(latents.to(dit_.options().dtype), timestep, context_, &blocks_);
   }
+  std::vector<bool> first_block_rows_ran() const override { return blocks_.rows_ran; }
   at::Tensor time_embedding(double timestep, bool projected) override {
     return dit_.time_embedding(timestep, projected);
   }

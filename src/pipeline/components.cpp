@@ -5,7 +5,7 @@
 
 namespace rayvid::pipeline {
 
-at::Tensor Denoiser::forward_cached(const at::Tensor&, const at::Tensor&, BlockCaching) {
+at::Tensor Denoiser::forward_cached(const at::Tensor&, const at::Tensor&, BlockCaching, double) {
   fail(ErrorCategory::kUnsupported, "this transformer does not support step caching");
 }
 

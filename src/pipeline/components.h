@@ -39,11 +39,14 @@ class Denoiser {
   virtual at::Tensor forward(const at::Tensor& latents, const at::Tensor& timestep) = 0;
 
   // Step caching (pipeline/step_cache.h). kStore: run as forward() and keep what the transformer
-  // blocks added; kReuse: skip the blocks and add what they added at the last kStore step.
-  enum class BlockCaching { kStore, kReuse };
+  // blocks added; kReuse: skip the blocks and add what they added at the last kStore step;
+  // kFirstBlock: diffusers' FirstBlockCache with `threshold`, decided per batch row inside the
+  // forward (first_block_rows_ran() tells how it went).
+  enum class BlockCaching { kStore, kReuse, kFirstBlock };
   virtual bool supports_block_caching() const { return false; }
   virtual at::Tensor forward_cached(const at::Tensor& latents, const at::Tensor& timestep,
-                                    BlockCaching caching);
+                                    BlockCaching caching, double threshold = 0);
+  virtual std::vector<bool> first_block_rows_ran() const { return {}; }
   // The timestep embedding TeaCache compares between steps: `e` [1, dim] or, projected, `e0`
   // [1, 6·dim], fp32.
   virtual at::Tensor time_embedding(double timestep, bool projected);

@@ -62,7 +62,12 @@ at::Tensor denoise(const DenoiseSetup& s, sampling::Scheduler& scheduler,
     // In the transformer's dtype, as diffusers: guidance and the scheduler's first product round
     // as they do there.
     at::Tensor prediction;
-    if (s.step_cache) {
+    if (s.step_cache && s.step_cache->decides_inside_forward()) {  // FirstBlockCache
+      prediction =
+          model->forward_cached(batched_input, timestep, Denoiser::BlockCaching::kFirstBlock,
+                                s.step_cache->settings().threshold);
+      s.step_cache->record(static_cast<int>(i), t, model->first_block_rows_ran());
+    } else if (s.step_cache) {
       const bool run = s.step_cache->compute(static_cast<int>(i), t, *model);
       prediction = model->forward_cached(
           batched_input, timestep,

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/check.h"
@@ -126,8 +127,9 @@ std::vector<bool> magcache_schedule(const StepCacheSettings& s, int num_steps) {
 
 StepCache::StepCache(StepCacheSettings settings, int num_steps)
     : settings_(std::move(settings)), num_steps_(num_steps) {
-  RAYVID_CHECK(settings_.method == "teacache" || settings_.method == "magcache", Internal,
-               "step cache: unknown method '{}'", settings_.method);
+  RAYVID_CHECK(settings_.method == "teacache" || settings_.method == "magcache" ||
+                   settings_.method == "fbcache",
+               Internal, "step cache: unknown method '{}'", settings_.method);
   if (settings_.method == "magcache") planned_ = magcache_schedule(settings_, num_steps);
 }
 
@@ -159,6 +161,14 @@ bool StepCache::compute(int step, double timestep, Denoiser& model) {
   spdlog::debug("{} step {} (t {:.2f}): {}", settings_.method, step, timestep,
                 run ? "runs the blocks" : "reuses the cached residual");
   return run;
+}
+
+void StepCache::record(int step, double timestep, const std::vector<bool>& rows_ran) {
+  const bool any = std::find(rows_ran.begin(), rows_ran.end(), true) != rows_ran.end();
+  decisions_.push_back(any);
+  std::string rows;
+  for (bool r : rows_ran) rows += r ? "run" : "reuse", rows += " ";
+  spdlog::debug("fbcache step {} (t {:.2f}): rows {}", step, timestep, rows);
 }
 
 }  // namespace rayvid::pipeline

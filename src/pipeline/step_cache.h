@@ -9,8 +9,12 @@
 //     magnitude ratios into an accumulated ratio, add |1 - ratio| to an accumulated error, and
 //     skip while the error stays within the threshold and at most K steps in a row; no skipping in
 //     the first retention_ratio of the steps. Fixed by the ratios alone: magcache_schedule().
-// With guidance the cond and uncond branches get the same decisions (both watch the same
-// timestep; diffusers' MagCache gives each context the same ratios), so the batch-2 forward
+//   FirstBlockCache (diffusers' hooks/first_block_cache.py): the first block always runs; the
+//     others run when its residual moved (mean |r - r_prev| / mean |r_prev|) by more than the
+//     threshold since they last ran, else their residual is reused. Data-dependent, so decided
+//     inside the forward, per batch row: cond and uncond may differ, as diffusers' two contexts.
+// For TeaCache and MagCache the cond and uncond branches get the same decisions (both watch the
+// same timestep; diffusers' MagCache gives each context the same ratios), so the batch-2 forward
 // skips or runs as one. Every decision is logged and reported (GenerateResult::cache_steps).
 #pragma once
 
@@ -22,7 +26,7 @@
 namespace rayvid::pipeline {
 
 struct StepCacheSettings {
-  std::string method;                // "teacache" or "magcache"
+  std::string method;                // "teacache", "magcache" or "fbcache"
   std::string table;                 // the published table used, e.g. "t2v-1.3b"
   double threshold = 0;              // teacache: on the accumulated poly(rel); magcache: error
   bool teacache_e0 = false;          // teacache: watch e0 (use_ret_steps) instead of e
@@ -47,8 +51,14 @@ class StepCache {
   // embedding (TeaCache).
   bool compute(int step, double timestep, Denoiser& model);
 
+  // FirstBlockCache decides inside the forward; record() then logs what each batch row did.
+  bool decides_inside_forward() const { return settings_.method == "fbcache"; }
+  void record(int step, double timestep, const std::vector<bool>& rows_ran);
+
   const StepCacheSettings& settings() const { return settings_; }
-  const std::vector<bool>& decisions() const { return decisions_; }  // one per step so far
+  // One per step so far: whether the blocks ran (FirstBlockCache: the blocks after the first,
+  // for any row).
+  const std::vector<bool>& decisions() const { return decisions_; }
 
  private:
   StepCacheSettings settings_;

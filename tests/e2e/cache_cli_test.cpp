@@ -60,7 +60,10 @@ TEST(CacheCli, MisuseIsOneLineWithItsExitCode) {
   const std::string t2v = model("wan21_t2v") + k64x48;
   expect_error(t2v + " --cache-threshold 0.1", 2, "only apply with --cache");
   expect_error(t2v + " --cache teacache", 2, "needs --cache-threshold");
-  expect_error(t2v + " --cache fbcache --cache-threshold 0.1", 2, "--cache 'fbcache' is unknown");
+  expect_error(t2v + " --cache easycache --cache-threshold 0.1", 2,
+               "--cache 'easycache' is unknown");
+  expect_error(t2v + " --cache fbcache --cache-threshold 0.1 --cache-table t2v-1.3b", 2,
+               "--cache-table does not apply to --cache fbcache");
   expect_error(t2v + " --cache teacache --cache-threshold -1", 2, "must be a positive number");
   expect_error(t2v + " --cache magcache --cache-threshold 0.1 --teacache-e0", 2,
                "--teacache-e0 applies to --cache teacache only");

@@ -1,9 +1,10 @@
-// Step caching against its references, step for step: MagCache against diffusers' own hook
-// (MagCacheConfig on the tiny Wan2.1 T2V transformer) and TeaCache, both modes, against
-// TeaCache4Wan2.1's algorithm run on diffusers' transformer. Goldens: golden_extra/step_cache/ of
-// scripts/reference/extra_step_cache.py (fp32, guided UniPC, 10 steps). rayvid runs the same
-// requests through the engine: the same steps must run the blocks, and every step's latents must
-// match within 1e-5 (they match to rounding: a reused step adds the very residual diffusers adds).
+// Step caching against its references, step for step: MagCache and FirstBlockCache against
+// diffusers' own hooks (MagCacheConfig, FirstBlockCacheConfig on the tiny Wan2.1 T2V transformer)
+// and TeaCache, both modes, against TeaCache4Wan2.1's algorithm run on diffusers' transformer.
+// Goldens: golden_extra/step_cache/ of scripts/reference/extra_step_cache.py (fp32, guided UniPC,
+// 10 steps). rayvid runs the same requests through the engine: the same steps must run the blocks,
+// and every step's latents must match within 1e-5 (they match to rounding: a reused step adds the
+// very residual diffusers adds).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -61,7 +62,7 @@ Run generate(const nlohmann::json& c) {
     const auto& s = c["settings"];
     r.cache = s["method"];
     r.cache_threshold = s["threshold"];
-    r.cache_table = s["table"];
+    if (s.contains("table")) r.cache_table = s["table"];
     if (s.contains("teacache_e0")) r.teacache_e0 = s["teacache_e0"];
     if (s.contains("max_skip_steps")) r.cache_max_skip = s["max_skip_steps"];
     if (s.contains("retention_ratio")) r.cache_retention = s["retention_ratio"];
@@ -108,6 +109,15 @@ void check_case(const std::string& name) {
 TEST(StepCache, UncachedRunMatches) { check_case("uncached"); }
 TEST(StepCache, MagCacheMatchesDiffusersHook) { check_case("magcache"); }
 TEST(StepCache, MagCacheOneSkipAtATimeMatchesDiffusersHook) { check_case("magcache_k1"); }
+// FirstBlockCache decides per context from the data: at 0.905 cond and uncond part ways at steps
+// 3 and 5 (one row runs the rest of the blocks, the other reuses), which rayvid's batch-2 forward
+// must reproduce row by row.
+TEST(StepCache, FirstBlockCacheMatchesDiffusersHookRowByRow) {
+  const auto& c = find_case("fbcache");
+  EXPECT_NE(c["cond_run"], c["uncond_run"]) << "the case no longer splits the rows";
+  check_case("fbcache");
+}
+TEST(StepCache, FirstBlockCacheHighThresholdMatchesDiffusersHook) { check_case("fbcache_high"); }
 TEST(StepCache, TeaCacheEmbeddingModeMatchesTheReference) { check_case("teacache_e"); }
 TEST(StepCache, TeaCacheProjectedModeMatchesTheReference) { check_case("teacache_e0"); }
 

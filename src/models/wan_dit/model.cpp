@@ -112,6 +112,47 @@ ContextCache WanDiT::prepare_context(const at::Tensor& text, const at::Tensor& i
   return cache;
 }
 
+at::Tensor WanDiT::first_block_cached(at::Tensor x, const at::Tensor& time_proj,
+                                      const TimestepGroups& groups, const ops::Rope3DTable& rope,
+                                      const ContextCache& context,
+                                      BlockResidualCache& cache) const {
+  const int64_t batch = x.size(0);
+  const at::Tensor input = x.clone();  // blocks update x in place
+  x = block_forward(std::move(x), weights_.blocks[0], time_proj, groups, rope, context.blocks[0],
+                    settings_);
+  const at::Tensor first = x.clone();           // [B, L, dim]: the first block's output
+  const at::Tensor first_residual = x - input;  // [B, L, dim]
+  std::vector<bool> run(batch, true);
+  if (cache.first_residual.defined()) {
+    // diffusers: mean|r - r_prev| / mean|r_prev| per context (here per row), in the hidden dtype.
+    const at::Tensor change = (first_residual - cache.first_residual).abs().mean({1, 2}) /
+                              cache.first_residual.abs().mean({1, 2});  // [B]
+    const at::Tensor diff = change.to(at::kFloat).cpu();
+    for (int64_t b = 0; b < batch; ++b)
+      run[b] = static_cast<double>(diff[b].item<float>()) > cache.first_block_threshold;
+  }
+  cache.rows_ran = run;
+  if (std::none_of(run.begin(), run.end(), [](bool r) { return r; }))
+    return first + cache.residual;  // every row reuses the rest's residual
+  for (size_t i = 1; i < weights_.blocks.size(); ++i)
+    x = block_forward(std::move(x), weights_.blocks[i], time_proj, groups, rope, context.blocks[i],
+                      settings_);
+  if (!cache.first_residual.defined()) {  // the first step: every row ran
+    cache.first_residual = first_residual;
+    cache.residual = x - first;
+    return x;
+  }
+  for (int64_t b = 0; b < batch; ++b) {
+    if (run[b]) {  // this row ran the rest: its state moves on
+      cache.first_residual[b].copy_(first_residual[b]);
+      cache.residual[b].copy_(x[b] - first[b]);
+    } else {  // this row reuses: its output is the first block's plus the stored rest
+      x[b].copy_(first[b] + cache.residual[b]);
+    }
+  }
+  return x;
+}
+
 at::Tensor WanDiT::time_embedding(double timestep, bool projected) const {
   c10::InferenceMode guard(inference_mode_on(options_.device));
   const at::Tensor t = at::full({1}, timestep, at::TensorOptions().device(options_.device));
@@ -147,7 +188,9 @@ at::Tensor WanDiT::forward(const at::Tensor& latents, const at::Tensor& timestep
                                weights_.patch_embedding.bias};
   at::Tensor x = linear(tokens, patch_embedding, settings_);  // [B, L, dim]
 
-  if (cache && cache->reuse) {
+  if (cache && cache->first_block_threshold > 0) {
+    x = first_block_cached(std::move(x), time.proj, groups, *rope, context, *cache);
+  } else if (cache && cache->reuse) {
     RAYVID_CHECK(cache->residual.defined() && cache->residual.sizes() == x.sizes(), Internal,
                  "step cache: no stored residual of shape [{}] to reuse",
                  fmt::join(x.sizes(), ", "));

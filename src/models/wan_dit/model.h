@@ -43,11 +43,22 @@ struct ContextCache {
 class RopeTableCache;
 
 // The transformer blocks' residual for step caching (pipeline/step_cache.h): a step the cache
-// skips reuses the residual of the last step that ran the blocks (TeaCache, MagCache).
+// skips reuses the residual of the last step that ran the blocks (TeaCache, MagCache). With a
+// first-block threshold (diffusers' FirstBlockCache), the first block always runs, and each batch
+// row (guidance's cond and uncond, which diffusers caches apart) runs the other blocks only when
+// the first block's residual moved by more than the threshold since that row last ran them.
 struct BlockResidualCache {
-  bool reuse = false;  // this forward: add `residual` instead of running the blocks
-  at::Tensor
-      residual;  // [B, L, dim]: blocks' output minus input, of the last forward that ran them
+  // This forward: add `residual` instead of running the blocks.
+  bool reuse = false;
+  // [B, L, dim]: the blocks' output minus their input, of the last forward that ran them
+  // (first-block mode: the blocks after the first, minus the first's output).
+  at::Tensor residual;
+  // > 0: first-block mode with this threshold.
+  double first_block_threshold = 0;
+  // First-block mode: the first block's residual per row, as of the row's last full run; and
+  // which rows ran every block in this forward.
+  at::Tensor first_residual;
+  std::vector<bool> rows_ran;
 };
 
 class WanDiT {
@@ -87,6 +98,11 @@ class WanDiT {
   at::Tensor time_embedding(double timestep, bool projected) const;
 
  private:
+  // The blocks in first-block-cache mode (BlockResidualCache).
+  at::Tensor first_block_cached(at::Tensor x, const at::Tensor& time_proj,
+                                const TimestepGroups& groups, const ops::Rope3DTable& rope,
+                                const ContextCache& context, BlockResidualCache& cache) const;
+
   WanDiTConfig config_;
   WanDiTOptions options_;
   ComputeSettings settings_;
