@@ -65,6 +65,9 @@ struct GenerateRequest {
   // model without one needs it named). teacache_e0: watch the projected embedding (TeaCache's
   // use_ret_steps). MagCache: at most cache_max_skip steps in a row (default 3) and none in the
   // first cache_retention of the steps (default 0.2).
+  // Guidance on the first fraction of the steps only (0 < f <= 1; ceil(f * steps) steps): the rest
+  // run the conditional branch alone, one forward instead of two. Needs guidance.
+  std::optional<double> guidance_until;
   std::string cache;
   std::optional<double> cache_threshold;
   std::string cache_table;
@@ -119,7 +122,8 @@ struct GenerateResult {
   // ran (true) or the cached residual was reused (false).
   std::string cache, cache_table;
   std::vector<bool> cache_steps;
-  double shift = 0;  // the timestep shift that ran (the request's or the scheduler config's)
+  int guided_steps = 0;  // steps that ran with guidance
+  double shift = 0;      // the timestep shift that ran (the request's or the scheduler config's)
   // Which path the DiT's ops took over this generation: the kernel backend that ran (auto
   // resolved) and, per op ("attention", "rms_norm", "rope3d", "layer_norm_modulate",
   // "gated_residual"), the calls rayvid's kernel served and those it did not apply to (shapes,

@@ -24,7 +24,7 @@ struct GenerateFlags {
   // tell "not given" (the model's default) from a given 0 or NaN (refused).
   int width = 0, height = 0, frames = 0, fps = 0, steps = 0;
   double guidance_scale = 0, guidance_scale_2 = 0, shift = 0;
-  double cache_threshold = 0, cache_retention = 0;
+  double cache_threshold = 0, cache_retention = 0, guidance_until = 0;
   int cache_max_skip = 0;
 };
 
@@ -103,6 +103,10 @@ void add_generate(CLI::App& app) {
   sub->add_flag("--lora-allow-unmatched", flags->engine.lora_allow_unmatched,
                 "Load a LoRA even if some of its keys match nothing in the model (they are "
                 "listed in the log and the sidecar)");
+  const auto* guidance_until = sub->add_option(
+      "--guidance-until", flags->guidance_until,
+      "Use guidance on the first fraction of the steps only (e.g. 0.5), the conditional branch "
+      "alone after: one DiT forward per step instead of two there");
   sub->add_option(
       "--cache", r.cache,
       "Step caching: teacache, magcache or fbcache (reuse the DiT blocks' residual on steps "
@@ -142,6 +146,7 @@ void add_generate(CLI::App& app) {
     copy_if_given(guidance_2, flags->guidance_scale_2, request.guidance_scale_2);
     copy_if_given(shift, flags->shift, request.shift);
     copy_if_given(cache_threshold, flags->cache_threshold, request.cache_threshold);
+    copy_if_given(guidance_until, flags->guidance_until, request.guidance_until);
     copy_if_given(cache_max_skip, flags->cache_max_skip, request.cache_max_skip);
     copy_if_given(cache_retention, flags->cache_retention, request.cache_retention);
     request.seed = parse_seed(flags->seed);
@@ -161,6 +166,7 @@ void add_generate(CLI::App& app) {
                                    {"steps", result.steps},
                                    {"sampler", result.sampler},
                                    {"recipe", result.recipe},
+                                   {"guided_steps", result.guided_steps},
                                    {"cache", result.cache},
                                    {"cache_table", result.cache_table},
                                    {"cache_steps", result.cache_steps},

@@ -30,7 +30,8 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
   j["steps"] = plan.steps;
   j["guidance_scale"] = plan.guidance_scale;
   j["guidance_scale_2"] = plan.guidance_scale_2;
-  j["shift"] = plan.shift;  // what ran: the request's, else the scheduler config's
+  j["guided_steps"] = plan.guided_steps;  // steps that ran with guidance (--guidance-until)
+  j["shift"] = plan.shift;                // what ran: the request's, else the scheduler config's
   j["size"] = request.size;
   j["resolution"] = request.resolution;
   j["duration"] = request.duration;

@@ -449,6 +449,17 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                plan.sampler);
   if (recipe) apply_recipe(*recipe, request, plan);
   plan_step_cache(model, request, plan);
+  plan.guided_steps = plan.guided ? plan.steps : 0;
+  if (request.guidance_until) {
+    const double f = *request.guidance_until;
+    RAYVID_CHECK(std::isfinite(f) && f > 0 && f <= 1, BadArgument,
+                 "--guidance-until {} must be a fraction of the steps within 0 < f <= 1", f);
+    RAYVID_CHECK(plan.guided, BadArgument,
+                 "--guidance-until needs guidance (a --guidance-scale above 1); this run has none");
+    RAYVID_CHECK(!plan.step_cache, BadArgument,
+                 "--guidance-until and --cache cannot be combined yet; use one of them");
+    plan.guided_steps = static_cast<int>(std::ceil(f * plan.steps - 1e-9));
+  }
 
   plan.output =
       request.output.empty() ? fs::path(default_output_name(request)) : fs::path(request.output);

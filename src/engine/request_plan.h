@@ -57,6 +57,7 @@ struct RequestPlan {
   std::string recipe;   // the request's recipe, if any
   std::vector<double> sigmas;  // a recipe's unshifted schedule; empty = from `steps`
   std::optional<pipeline::StepCacheSettings> step_cache;  // TeaCache / MagCache
+  int guided_steps = 0;  // the steps that use guidance, from the start (0 without guidance)
   std::optional<std::filesystem::path> image;
   std::filesystem::path output;
   double estimated_peak_bytes = 0;

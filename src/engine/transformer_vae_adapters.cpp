@@ -18,9 +18,16 @@ class WanDenoiser : public pipeline::Denoiser {
     // The prompt's K/V for every block, computed once and reused by every step.
     context_ = dit_.prepare_context(text, image ? *image : at::Tensor());
     blocks_ = {};  // a new generation: no residual to reuse
+    cond_context_ = {};
   }
   at::Tensor forward(const at::Tensor& latents, const at::Tensor& timestep) override {
     const auto dtype = dit_.options().dtype;
+    // A guided context serves a batch-1 step too (guidance dropped): its cond rows.
+    if (latents.size(0) < context_.batch) {
+      if (cond_context_.batch != latents.size(0))
+        cond_context_ = models::wan_dit::first_rows(context_, latents.size(0));
+      return dit_.forward(latents.to(dtype), timestep, cond_context_);
+    }
     return dit_.forward(latents.to(dtype), timestep, context_);  // [B, C_out, T, H, W]
   }
   bool supports_block_caching() const override { return true; }
@@ -38,6 +45,7 @@ class WanDenoiser : public pipeline::Denoiser {
  private:
   models::wan_dit::WanDiT dit_;
   models::wan_dit::ContextCache context_;
+  models::wan_dit::ContextCache cond_context_;  // context_'s first rows, when a step drops guidance
   models::wan_dit::BlockResidualCache blocks_;  // step caching's residual (one generation's)
 };
 

@@ -129,6 +129,7 @@ class WanEngine : public Engine {
     spec.device = load_.device;
     spec.sigmas = plan.sigmas;
     spec.step_cache = plan.step_cache;
+    spec.guided_steps = plan.guided_steps == plan.steps ? -1 : plan.guided_steps;
     auto scheduler = sampling::make_scheduler(plan.sampler, plan_.scheduler, plan.shift);
 
     const auto dev = load_.device;
@@ -238,6 +239,7 @@ class WanEngine : public Engine {
     result.shift = plan.shift;
     result.sampler = plan.sampler;
     result.recipe = plan.recipe;
+    result.guided_steps = plan.guided_steps;
     if (plan.step_cache) {
       result.cache = plan.step_cache->method;
       result.cache_table = plan.step_cache->table;

@@ -15,8 +15,8 @@ at::Tensor denoise(const DenoiseSetup& s, sampling::Scheduler& scheduler,
                "denoise: a boundary without a low-noise expert");
   RAYVID_CHECK(s.step_cache == nullptr || s.low_noise == nullptr, Internal,
                "denoise: step caching of two-expert models");
-  const bool guided = s.guidance_scale > 1;
-  const int64_t batch = guided ? 2 : 1;
+  RAYVID_CHECK(s.guided_steps < 0 || s.step_cache == nullptr, Internal,
+               "denoise: dropping guidance mid-run with a step cache");
   at::Tensor latents = s.noise.to(at::kFloat);  // [1, z, T, h, w]
 
   // TI2V: mask is 0 on latent frame 0 (the clean image latent) and 1 elsewhere.
@@ -32,6 +32,10 @@ at::Tensor denoise(const DenoiseSetup& s, sampling::Scheduler& scheduler,
     const bool high = s.boundary_timestep < 0 || t >= s.boundary_timestep;
     Denoiser* model = high ? s.high_noise : s.low_noise;
     const double scale = high ? s.guidance_scale : s.guidance_scale_2;
+    // Guidance for the first guided_steps steps (all by default), the cond branch alone after.
+    const bool guided =
+        s.guidance_scale > 1 && (s.guided_steps < 0 || static_cast<int>(i) < s.guided_steps);
+    const int64_t batch = guided ? 2 : 1;
 
     at::Tensor model_input;  // [1, C_in, T, h, w]
     at::Tensor timestep;     // [B] or [B, L]

@@ -31,6 +31,8 @@ struct DenoiseSetup {
   double guidance_scale_2 = 1;      // the low-noise expert's scale
   int patch_h = 2, patch_w = 2;     // the DiT's spatial patch, for per-token timesteps
   StepCache* step_cache = nullptr;  // decides per step whether the blocks run (one-expert models)
+  int guided_steps = -1;  // with guidance: only the first guided_steps steps use it (-1: all);
+                          // the rest run the conditional branch alone (batch 1)
 };
 
 // Called after every step with the step index, its timestep, the new latents and the model's

@@ -108,6 +108,7 @@ at::Tensor generate_video(const PipelineComponents& c, const GenerationSpec& spe
   setup.boundary_timestep = spec.boundary_timestep;
   setup.guidance_scale = spec.guidance_scale;
   setup.guidance_scale_2 = spec.guidance_scale_2;
+  setup.guided_steps = spec.guided_steps;
   if (spec.sigmas.empty()) {
     scheduler.set_timesteps(steps);
   } else {

@@ -43,6 +43,7 @@ struct GenerationSpec {
   double boundary_timestep = -1;  // two experts: where the low-noise expert takes over
   std::vector<double> sigmas;     // a given (unshifted) schedule, e.g. a recipe's; empty = `steps`
   std::optional<StepCacheSettings> step_cache;  // TeaCache / MagCache (one-expert models)
+  int guided_steps = -1;  // with guidance: the steps that use it, from the start (-1: all)
   c10::Device device = c10::Device(c10::kCPU);
 };
 

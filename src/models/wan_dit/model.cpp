@@ -112,6 +112,19 @@ ContextCache WanDiT::prepare_context(const at::Tensor& text, const at::Tensor& i
   return cache;
 }
 
+ContextCache first_rows(const ContextCache& context, int64_t rows) {
+  RAYVID_CHECK(rows >= 1 && rows <= context.batch, Internal,
+               "first_rows: {} rows of a batch-{} context", rows, context.batch);
+  auto narrow = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, 0, rows) : t; };
+  ContextCache out;
+  out.batch = rows;
+  for (const BlockContext& b : context.blocks) {
+    out.blocks.push_back(
+        {narrow(b.text_key), narrow(b.text_value), narrow(b.image_key), narrow(b.image_value)});
+  }
+  return out;
+}
+
 at::Tensor WanDiT::first_block_cached(at::Tensor x, const at::Tensor& time_proj,
                                       const TimestepGroups& groups, const ops::Rope3DTable& rope,
                                       const ContextCache& context,

@@ -42,6 +42,10 @@ struct ContextCache {
 
 class RopeTableCache;
 
+// The first `rows` batch rows of a context (views, no copies): the conditional branch alone of a
+// guided context, for steps that drop guidance.
+ContextCache first_rows(const ContextCache& context, int64_t rows);
+
 // The transformer blocks' residual for step caching (pipeline/step_cache.h): a step the cache
 // skips reuses the residual of the last step that ran the blocks (TeaCache, MagCache). With a
 // first-block threshold (diffusers' FirstBlockCache), the first block always runs, and each batch

@@ -106,6 +106,23 @@ TEST(WanDiTForward, BatchRowsAreIndependent) {
   }
 }
 
+// A step that drops guidance runs the cond rows of the guided context (first_rows): the same as a
+// context made from the cond prompt alone, with and without CLIP image tokens.
+TEST(WanDiTForward, FirstRowsOfAGuidedContextAreTheCondContext) {
+  for (const std::string family : {"wan21_t2v", "wan21_i2v"}) {
+    SCOPED_TRACE(family);
+    const WanDiT model = tiny(family);
+    const Inputs in = inputs(family);
+    const auto row0 = [](const at::Tensor& t) { return t.defined() ? t.narrow(0, 0, 1) : t; };
+    const ContextCache guided = model.prepare_context(in.text, in.image);  // batch 2
+    const at::Tensor t = at::tensor({613});
+    const at::Tensor from_rows = model.forward(row0(in.latents), t, first_rows(guided, 1));
+    const at::Tensor alone =
+        model.forward(row0(in.latents), t, model.prepare_context(row0(in.text), row0(in.image)));
+    EXPECT_TRUE(test::close_to(from_rows, alone, 1e-6));
+  }
+}
+
 TEST(WanDiTForward, KernelBackendsAgree) {
   const Inputs in = inputs("wan21_i2v");
   at::Tensor outputs[3];
