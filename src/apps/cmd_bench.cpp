@@ -33,6 +33,7 @@ struct BenchFlags {
   std::string steps;
   // Sampler benchmark
   std::string model, samplers = "unipc,euler", reference, prompt, image, out;
+  std::string caches, cache_table;
   EngineOptions engine;
   std::string seed = "0";
   double guidance_scale = 0;
@@ -102,7 +103,11 @@ void run_samplers(const BenchFlags& f) {
   tb::SamplerBenchOptions options;
   options.cases = tb::parse_cases(f.samplers, f.steps.empty() ? "4,8" : f.steps);
   options.reference = tb::parse_reference(f.reference, options.cases);
+  // Step caches run at the reference's sampler and steps: each against the same run uncached.
+  for (const auto& c : tb::parse_cache_cases(f.caches, options.reference))
+    options.cases.push_back(c);
   auto& r = options.base;
+  r.cache_table = f.cache_table;
   r.prompt = f.prompt.empty() ? "a red fox runs through fresh snow, tracking shot" : f.prompt;
   if (!f.image.empty()) r.image = f.image;
   r.size = f.size;
@@ -183,6 +188,11 @@ void add_bench(CLI::App& app) {
   sub->add_option("--samplers", f->samplers, "Samplers to compare")->capture_default_str();
   sub->add_option("--reference", f->reference,
                   "Reference run SAMPLER:STEPS (default: unipc at the most steps of --steps)");
+  sub->add_option("--caches", f->caches,
+                  "Sampler benchmark: step caches to compare with the uncached reference run, as "
+                  "METHOD:THRESHOLD,... (teacache, magcache, fbcache)");
+  sub->add_option("--cache-table", f->cache_table,
+                  "The published TeaCache/MagCache table for --caches (default: the model's own)");
   sub->add_option("--prompt,-p", f->prompt, "Prompt of every run");
   sub->add_option("--image,-i", f->image, "Source image (image-to-video models)");
   sub->add_option("--seed", f->seed, "Seed of every run")->capture_default_str();

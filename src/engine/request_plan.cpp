@@ -320,10 +320,6 @@ void plan_step_cache(const ModelPlan& model, const GenerateRequest& request, Req
   RAYVID_CHECK(method == "magcache" || (!request.cache_max_skip && !request.cache_retention),
                BadArgument,
                "--cache-max-skip and --cache-retention apply to --cache magcache only");
-  RAYVID_CHECK(
-      method != "teacache" || !model.expand_timesteps, Unsupported,
-      "TeaCache watches one timestep embedding per step, but Wan2.2 TI2V has one per token "
-      "(and no published coefficients); use --cache magcache with --cache-table");
   pipeline::StepCacheSettings s;
   s.method = method;
   s.threshold = *request.cache_threshold;

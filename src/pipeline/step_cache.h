@@ -4,7 +4,8 @@
 //     embedding e, or of its projection e0 in "use_ret_steps" mode) and skip while the sum stays
 //     below the threshold. The first step (e) or first five (e0), and in e mode the last step,
 //     always run. The embedding depends on the timestep alone, so the schedule is fixed by the
-//     weights and the timesteps.
+//     weights and the timesteps. On Wan2.2 TI2V (a timestep per token) it watches the step's
+//     timestep, the one every noisy token has.
 //   MagCache (diffusers' hooks/mag_cache.py, Zehong-Ma/MagCache): multiply the published per-step
 //     magnitude ratios into an accumulated ratio, add |1 - ratio| to an accumulated error, and
 //     skip while the error stays within the threshold and at most K steps in a row; no skipping in

@@ -49,6 +49,28 @@ TEST(SamplerCases, GridAndReference) {
   EXPECT_THROW(parse_reference("unipc", cases), Error);
 }
 
+// --caches: one case per METHOD:THRESHOLD at the reference's sampler and steps; DiT forwards count
+// one per branch and step, and a step whose blocks were reused counts as reused.
+TEST(SamplerCases, CacheCasesAndForwardCounts) {
+  const SamplerCase ref{"unipc", 50, "", 0};
+  const auto caches = parse_cache_cases("magcache:0.12,teacache:0.08", ref);
+  ASSERT_EQ(caches.size(), 2u);
+  EXPECT_EQ(caches[0].label(), "unipc:50+magcache:0.12");
+  EXPECT_EQ(caches[1].cache, "teacache");
+  EXPECT_DOUBLE_EQ(caches[1].cache_threshold, 0.08);
+  EXPECT_FALSE(caches[0] == ref);
+  EXPECT_THROW(parse_cache_cases("magcache", ref), Error);
+  EXPECT_THROW(parse_cache_cases("magcache:x", ref), Error);
+  EXPECT_THROW(parse_cache_cases("magcache:-1", ref), Error);
+  GenerateResult result;
+  result.steps = 4;
+  result.guided_steps = 3;  // --guidance-until: the last step has one branch
+  result.cache_steps = {true, false, true, false};
+  const SamplerRecord r = make_record(caches[0], result);
+  EXPECT_EQ(r.dit_forwards, 2 + 2);     // steps 0 and 2, both guided
+  EXPECT_EQ(r.forwards_reused, 2 + 1);  // step 1 guided, step 3 not
+}
+
 TEST(StepStats, FirstStepIsWarmUp) {
   // 3.0 s warm-up, then 1.0, 1.2, 0.9 -> median 1.0, min 0.9, max 1.2, spread 0.3.
   const StepStats s = step_stats({3.0, 1.0, 1.2, 0.9});
@@ -65,9 +87,9 @@ TEST(StepStats, FirstStepIsWarmUp) {
 }
 
 TEST(SamplerReport, TableJsonCsv) {
-  SamplerRecord ref = make_record({"unipc", 8}, synthetic({2, 1, 1, 1, 1, 1, 1, 1}, 0.7));
+  SamplerRecord ref = make_record({"unipc", 8, "", 0}, synthetic({2, 1, 1, 1, 1, 1, 1, 1}, 0.7));
   ref.is_reference = true;
-  SamplerRecord fast = make_record({"euler", 4}, synthetic({2, 0.5, 0.6, 0.7}, 0.7));
+  SamplerRecord fast = make_record({"euler", 4, "", 0}, synthetic({2, 0.5, 0.6, 0.7}, 0.7));
   fast.latent_rel_error = 0.125;
   fast.psnr = 31.5;
   fast.ssim = 0.93;
@@ -92,11 +114,12 @@ TEST(SamplerReport, TableJsonCsv) {
 
   const std::string csv = sampler_csv(records);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
-  EXPECT_NE(csv.find("\nunipc:8,unipc,8,1,1,1,1,0.25,0,9,0.7,0.25,10.2,3.5,,,\n"),
+  EXPECT_NE(csv.find("\nunipc:8,unipc,8,1,1,1,1,0.25,0,9,0.7,0.25,10.2,3.5,,,,,0,0\n"),
             std::string::npos)
       << csv;
-  EXPECT_NE(csv.find("\neuler:4,euler,4,0,0.6,0.5,0.7,0.25,0,3.8,0.7,0.25,5,3.5,0.125,31.5,0.93\n"),
-            std::string::npos)
+  EXPECT_NE(
+      csv.find("\neuler:4,euler,4,0,0.6,0.5,0.7,0.25,0,3.8,0.7,0.25,5,3.5,0.125,31.5,0.93,,0,0\n"),
+      std::string::npos)
       << csv;
 
   // The JSON feeds `rayvid bench --plan --measured`: the matching run's median step.
@@ -140,10 +163,10 @@ TEST(SamplerQuality, LatentErrorAndVideoPsnrFromFiles) {
   for (auto& v : video.rgb) v = static_cast<uint8_t>(v + 40);
   io::write_mp4(dir / "brighter.mp4", video, rayvid::test::test_mp4_options());
 
-  SamplerRecord ref = make_record({"unipc", 8}, synthetic({1, 1}, 0));
+  SamplerRecord ref = make_record({"unipc", 8, "", 0}, synthetic({1, 1}, 0));
   ref.result.video_path = (dir / "ref.mp4").string();
   ref.latents_file = (dir / "ref.safetensors").string();
-  SamplerRecord run = make_record({"euler", 4}, synthetic({1, 1}, 0));
+  SamplerRecord run = make_record({"euler", 4, "", 0}, synthetic({1, 1}, 0));
   run.result.video_path = (dir / "same.mp4").string();
   run.latents_file = (dir / "run.safetensors").string();
   compare_with_reference(run, ref);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <sstream>
 
 #include "core/check.h"
@@ -59,7 +60,7 @@ std::vector<SamplerCase> parse_cases(const std::string& samplers, const std::str
   for (const auto& name : names) {
     check_sampler(name);
     for (const auto& count : counts) {
-      const SamplerCase c{name, parse_steps(count)};
+      const SamplerCase c{name, parse_steps(count), "", 0};
       if (std::find(cases.begin(), cases.end(), c) == cases.end()) cases.push_back(c);
     }
   }
@@ -71,12 +72,12 @@ SamplerCase parse_reference(const std::string& text, const std::vector<SamplerCa
     int most = 0;
     for (const auto& c : grid) most = std::max(most, c.steps);
     RAYVID_CHECK(most > 0, BadArgument, "no step counts to choose a reference from");
-    return {"unipc", most};
+    return {"unipc", most, "", 0};
   }
   const auto colon = text.find(':');
   RAYVID_CHECK(colon != std::string::npos, BadArgument,
                "--reference '{}': expected SAMPLER:STEPS, e.g. unipc:50", text);
-  SamplerCase c{text.substr(0, colon), parse_steps(text.substr(colon + 1))};
+  SamplerCase c{text.substr(0, colon), parse_steps(text.substr(colon + 1)), "", 0};
   check_sampler(c.sampler);
   return c;
 }
@@ -98,29 +99,71 @@ StepStats summarize_steps(const std::vector<double>& timed) {
   return s;
 }
 
+std::string SamplerCase::label() const {
+  std::string s = sampler + ":" + std::to_string(steps);
+  if (!cache.empty()) s += fmt::format("+{}:{:g}", cache, cache_threshold);
+  return s;
+}
+
+std::vector<SamplerCase> parse_cache_cases(const std::string& caches,
+                                           const SamplerCase& reference) {
+  std::vector<SamplerCase> out;
+  std::stringstream list(caches);
+  std::string entry;
+  while (std::getline(list, entry, ',')) {
+    const size_t colon = entry.find(':');
+    double threshold = 0;
+    const char* first = colon == std::string::npos ? nullptr : entry.data() + colon + 1;
+    const char* last = entry.data() + entry.size();
+    const auto [end, ec] = first ? std::from_chars(first, last, threshold)
+                                 : std::from_chars_result{last, std::errc::invalid_argument};
+    RAYVID_CHECK(colon != std::string::npos && ec == std::errc() && end == last && threshold > 0,
+                 BadArgument,
+                 "--caches entry '{}' is not METHOD:THRESHOLD (e.g. magcache:0.12, teacache:0.08, "
+                 "fbcache:0.05)",
+                 entry);
+    SamplerCase c = reference;
+    c.cache = entry.substr(0, colon);
+    c.cache_threshold = threshold;
+    out.push_back(c);
+  }
+  return out;
+}
+
 SamplerRecord make_record(const SamplerCase& which, const GenerateResult& result) {
   SamplerRecord r;
   r.which = which;
   r.result = result;
   r.steps = step_stats(result.step_seconds);
+  // One forward per branch and step: two on the steps that ran with guidance.
+  for (int i = 0; i < result.steps; ++i) {
+    const int branches = i < result.guided_steps ? 2 : 1;
+    const bool reused = i < static_cast<int>(result.cache_steps.size()) && !result.cache_steps[i];
+    (reused ? r.forwards_reused : r.dit_forwards) += branches;
+  }
   return r;
 }
 
 std::string format_sampler_table(const std::vector<SamplerRecord>& records) {
-  std::string s = fmt::format("{:<12} {:>5} {:>10} {:>16} {:>9} {:>9} {:>9} {:>10} {:>9} {:>7}\n",
-                              "sampler", "steps", "s/step", "min..max", "denoise", "decode",
-                              "total", "peak mem", "latent", "PSNR");
-  s += fmt::format("{:<12} {:>5} {:>10} {:>16} {:>9} {:>9} {:>9} {:>10} {:>9} {:>7}\n", "", "",
-                   "(median)", "", "s", "s", "s", "GB", "rel.err", "dB");
+  std::string s =
+      fmt::format("{:<24} {:>5} {:>10} {:>16} {:>9} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10}\n",
+                  "sampler", "steps", "s/step", "min..max", "denoise", "decode", "total",
+                  "peak mem", "latent", "PSNR", "forwards");
+  s += fmt::format("{:<24} {:>5} {:>10} {:>16} {:>9} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10}\n", "",
+                   "", "(median)", "", "s", "s", "s", "GB", "rel.err", "dB", "run/reused");
   for (const auto& r : records) {
     const auto& t = r.result.timings;
     s += fmt::format(
-        "{:<12} {:>5} {:>10.4f} {:>16} {:>9.2f} {:>9.2f} {:>9.2f} {:>10.2f} {:>9} {:>7}\n",
-        r.which.sampler + (r.is_reference ? " (ref)" : ""), r.which.steps, r.steps.median,
-        fmt::format("{:.4f}..{:.4f}", r.steps.min, r.steps.max), t.denoise, t.vae_decode, t.total,
-        r.result.peak_memory_bytes / 1e9,
+        "{:<24} {:>5} {:>10.4f} {:>16} {:>9.2f} {:>9.2f} {:>9.2f} {:>10.2f} {:>9} {:>7} {:>10}\n",
+        r.which.sampler + (r.is_reference ? " (ref)" : "") +
+            (r.which.cache.empty()
+                 ? ""
+                 : fmt::format("+{}:{:g}", r.which.cache, r.which.cache_threshold)),
+        r.which.steps, r.steps.median, fmt::format("{:.4f}..{:.4f}", r.steps.min, r.steps.max),
+        t.denoise, t.vae_decode, t.total, r.result.peak_memory_bytes / 1e9,
         r.is_reference ? std::string("-") : opt(r.latent_rel_error, "{:.2e}"),
-        r.is_reference ? std::string("-") : opt(r.psnr, "{:.2f}"));
+        r.is_reference ? std::string("-") : opt(r.psnr, "{:.2f}"),
+        fmt::format("{}/{}", r.dit_forwards, r.forwards_reused));
   }
   return s;
 }
@@ -157,7 +200,13 @@ nlohmann::json sampler_json(const SamplerBenchMeta& meta,
                     {"peak_memory_bytes", r.result.peak_memory_bytes},
                     {"latent_rel_error", opt_json(r.latent_rel_error)},
                     {"psnr_db", opt_json(r.psnr)},
-                    {"ssim", opt_json(r.ssim)}});
+                    {"ssim", opt_json(r.ssim)},
+                    {"cache", r.which.cache.empty()
+                                  ? nlohmann::json(nullptr)
+                                  : nlohmann::json({{"method", r.which.cache},
+                                                    {"threshold", r.which.cache_threshold}})},
+                    {"dit_forwards", r.dit_forwards},
+                    {"forwards_reused", r.forwards_reused}});
   }
   return {{"model", meta.model_dir},
           {"variant", meta.variant},
@@ -175,16 +224,20 @@ std::string sampler_csv(const std::vector<SamplerRecord>& records) {
       "label,sampler,steps,reference,seconds_per_step_median,seconds_per_step_min,"
       "seconds_per_step_max,text_encode_seconds,image_encode_seconds,denoise_seconds,"
       "vae_decode_seconds,mux_seconds,total_seconds,peak_memory_gb,latent_rel_error,psnr_db,"
-      "ssim\n";
+      "ssim,cache,dit_forwards,forwards_reused\n";
   for (const auto& r : records) {
     const auto& t = r.result.timings;
     s += fmt::format(
         "{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{},{}"
-        "\n",
+        ","
+        "{},{},{}\n",
         r.which.label(), r.which.sampler, r.which.steps, r.is_reference ? 1 : 0, r.steps.median,
         r.steps.min, r.steps.max, t.text_encode, t.image_encode, t.denoise, t.vae_decode, t.mux,
         t.total, r.result.peak_memory_bytes / 1e9, opt(r.latent_rel_error, "{:.6g}"),
-        opt(r.psnr, "{:.6g}"), opt(r.ssim, "{:.6g}"));
+        opt(r.psnr, "{:.6g}"), opt(r.ssim, "{:.6g}"),
+        r.which.cache.empty() ? std::string()
+                              : fmt::format("{}:{:g}", r.which.cache, r.which.cache_threshold),
+        r.dit_forwards, r.forwards_reused);
   }
   return s;
 }

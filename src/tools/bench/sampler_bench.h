@@ -17,9 +17,18 @@ namespace rayvid::tools::bench {
 struct SamplerCase {
   std::string sampler;  // unipc | euler | dpm++
   int steps = 0;
-  std::string label() const { return sampler + ":" + std::to_string(steps); }
-  bool operator==(const SamplerCase& o) const { return sampler == o.sampler && steps == o.steps; }
+  std::string cache;           // "" or a step cache: teacache | magcache | fbcache
+  double cache_threshold = 0;  // with cache
+  std::string label() const;   // "unipc:50", "unipc:50+magcache:0.12"
+  bool operator==(const SamplerCase& o) const {
+    return sampler == o.sampler && steps == o.steps && cache == o.cache &&
+           cache_threshold == o.cache_threshold;
+  }
 };
+
+// "magcache:0.12,teacache:0.08" -> one case per entry at the reference's sampler and steps (what
+// a cache is compared with: the same run uncached). kBadArgument for a malformed entry.
+std::vector<SamplerCase> parse_cache_cases(const std::string& caches, const SamplerCase& reference);
 
 // "unipc,euler" x "4,8" -> 4 cases in that order. Unknown samplers and non-positive step counts
 // are kBadArgument errors.
@@ -46,6 +55,8 @@ struct SamplerRecord {
   std::string latents_file;                // the final latent (last --dump-latents step)
   std::optional<double> latent_rel_error;  // ||z - z_ref|| / ||z_ref||
   std::optional<double> psnr, ssim;        // decoded frames vs the reference video, mean
+  int dit_forwards = 0;     // forwards that ran the DiT's blocks: one per branch and step
+  int forwards_reused = 0;  // the ones a step cache replaced by the stored residual
 };
 
 SamplerRecord make_record(const SamplerCase& which, const GenerateResult& result);
@@ -62,7 +73,7 @@ nlohmann::json sampler_json(const SamplerBenchMeta& meta,
                             const std::vector<SamplerRecord>& records);
 // Columns: label, sampler, steps, reference, seconds_per_step_median, seconds_per_step_min,
 // seconds_per_step_max, denoise_seconds, vae_decode_seconds, total_seconds, peak_memory_gb,
-// latent_rel_error, psnr_db, ssim
+// latent_rel_error, psnr_db, ssim, cache, dit_forwards, forwards_reused
 std::string sampler_csv(const std::vector<SamplerRecord>& records);
 
 struct SamplerBenchOptions {

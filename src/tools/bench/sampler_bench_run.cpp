@@ -27,7 +27,15 @@ SamplerRecord run_case(Engine& engine, const SamplerBenchOptions& options, const
   GenerateRequest request = options.base;
   request.sampler = c.sampler;
   request.steps = c.steps;
-  const std::string stem = fmt::format("{}_{}", c.sampler, c.steps);
+  std::string stem = fmt::format("{}_{}", c.sampler, c.steps);
+  if (!c.cache.empty()) {
+    request.cache = c.cache;
+    request.cache_threshold = c.cache_threshold;
+    if (c.cache == "fbcache") request.cache_table.clear();  // it uses no published table
+    stem += fmt::format("_{}_{:g}", c.cache, c.cache_threshold);
+  } else {
+    request.cache_table.clear();  // the table is for the cached cases only
+  }
   request.output = (options.out_dir / "videos" / (stem + ".mp4")).string();
   request.dump_latents_dir = (options.out_dir / "latents" / stem).string();
   request.analyze = false;
