@@ -24,6 +24,7 @@
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "io/video.h"
+#include "models/wan_dit/time_embedder.h"
 #include "models/wan_vae/wan_vae.h"
 #include "ops/kernel_backend.h"
 #include "ops/kernel_path.h"
@@ -74,7 +75,12 @@ class WanEngine : public Engine {
     // Validate everything before any heavy work; load the components on first use.
     const engine::RequestPlan plan = engine::plan_request(plan_, request, load_, loaded_);
     const fs::path output = plan.output;
-    if (request.dry_run) return planned_result(plan);
+    if (request.dry_run) {
+      GenerateResult planned = planned_result(plan);
+      if (plan.step_cache && plan.step_cache->method == "teacache")
+        planned.cache_steps = teacache_plan(plan);
+      return planned;
+    }
     // Both output files exist (empty, as temporaries) before any heavy work: an unwritable
     // --output fails now, and Ctrl-C removes them (io/temp_files.h).
     io::OutputSet outputs({output, engine::sidecar_path(output)});
@@ -226,6 +232,21 @@ class WanEngine : public Engine {
     return result;
   }
 
+  // TeaCache's schedule before anything runs: the scheduler's timesteps and the DiT's time MLP
+  // alone (read from the checkpoint), through the rule the run applies.
+  std::vector<bool> teacache_plan(const engine::RequestPlan& plan) const {
+    auto scheduler = sampling::make_scheduler(plan.sampler, plan_.scheduler, plan.shift);
+    if (plan.sigmas.empty()) {
+      scheduler->set_timesteps(plan.steps);
+    } else {
+      scheduler->set_sigmas(plan.sigmas);
+    }
+    const at::Tensor embeddings = models::wan_dit::time_embeddings_from_checkpoint(
+        folder_.require("transformer").dir, scheduler->timesteps(), plan.step_cache->teacache_e0,
+        load_.dtype);
+    return pipeline::teacache_schedule(*plan.step_cache, embeddings);
+  }
+
   GenerateResult planned_result(const engine::RequestPlan& plan) const {
     GenerateResult result;
     result.variant = plan_.variant;
@@ -244,7 +265,7 @@ class WanEngine : public Engine {
       result.cache = plan.step_cache->method;
       result.cache_table = plan.step_cache->table;
       // MagCache's schedule is fixed by its ratios: known before any weight loads (--dry-run);
-      // TeaCache's needs the DiT's timestep embeddings, so it is known after the run.
+      // TeaCache's by the DiT's time MLP (teacache_plan); FirstBlockCache's only as it runs.
       if (result.cache == "magcache")
         result.cache_steps = pipeline::magcache_schedule(*plan.step_cache, plan.steps);
     }

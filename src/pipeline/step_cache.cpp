@@ -96,6 +96,43 @@ std::vector<double> nearest_interp(const std::vector<double>& src, int target) {
   return out;
 }
 
+namespace {
+
+// One TeaCache4Wan2.1 decision: step `step` of `num_steps` with this step's embedding; `previous`
+// and `accumulated` carry over between steps.
+bool teacache_step(const StepCacheSettings& s, int step, int num_steps, const at::Tensor& embedding,
+                   at::Tensor& previous, double& accumulated) {
+  // ret_steps 1 (e) or 5 (e0) steps always run, and in e mode the last step.
+  const int ret_steps = s.teacache_e0 ? 5 : 1;
+  const int cutoff = s.teacache_e0 ? num_steps : num_steps - 1;
+  bool run = true;
+  if (step < ret_steps || step >= cutoff || !previous.defined()) {
+    accumulated = 0;
+  } else {
+    const double rel = ((embedding - previous).abs().mean() / previous.abs().mean()).item<float>();
+    accumulated += polynomial(s.coefficients, rel);
+    if (accumulated < s.threshold) {
+      run = false;
+    } else {
+      accumulated = 0;
+    }
+  }
+  previous = embedding;
+  return run;
+}
+
+}  // namespace
+
+std::vector<bool> teacache_schedule(const StepCacheSettings& s, const at::Tensor& embeddings) {
+  const int steps = static_cast<int>(embeddings.size(0));
+  at::Tensor previous;
+  double accumulated = 0;
+  std::vector<bool> run;
+  for (int i = 0; i < steps; ++i)
+    run.push_back(teacache_step(s, i, steps, embeddings.narrow(0, i, 1), previous, accumulated));
+  return run;
+}
+
 std::vector<bool> magcache_schedule(const StepCacheSettings& s, int num_steps) {
   const std::vector<double> ratios = static_cast<int>(s.mag_ratios.size()) == num_steps
                                          ? s.mag_ratios

@@ -19,6 +19,8 @@
 // skips or runs as one. Every decision is logged and reported (GenerateResult::cache_steps).
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <string>
 #include <vector>
 
@@ -43,6 +45,11 @@ std::vector<double> nearest_interp(const std::vector<double>& src, int target);
 // MagCache's decisions for `num_steps` steps (true = run the blocks), exactly as diffusers'
 // MagCacheHeadHook takes them (float32 accumulators, like its tensors).
 std::vector<bool> magcache_schedule(const StepCacheSettings& settings, int num_steps);
+
+// TeaCache's decisions from the timestep embeddings of every step ([steps, dim] fp32, `e` or `e0`
+// as settings.teacache_e0 says): what StepCache decides during a run, for --dry-run.
+std::vector<bool> teacache_schedule(const StepCacheSettings& settings,
+                                    const at::Tensor& embeddings);
 
 class StepCache {
  public:

@@ -43,7 +43,7 @@ struct Run {
   std::vector<at::Tensor> latents;
 };
 
-Run generate(const nlohmann::json& c) {
+Run generate(const nlohmann::json& c, bool dry_run = false) {
   const auto& p = manifest()["params"];
   const fs::path scratch = test::scratch_dir("step_cache_" + c["name"].get<std::string>());
   EngineOptions options;
@@ -69,8 +69,10 @@ Run generate(const nlohmann::json& c) {
   }
   r.output = (scratch / "out.mp4").string();
   r.dump_latents_dir = (scratch / "dump").string();
+  r.dry_run = dry_run;
   Run run;
   run.result = engine->generate(r);
+  if (dry_run) return run;
   for (int i = 0; i < r.steps.value(); ++i) {
     char file[32];
     std::snprintf(file, sizeof(file), "step_%03d.safetensors", i);
@@ -120,6 +122,17 @@ TEST(StepCache, FirstBlockCacheMatchesDiffusersHookRowByRow) {
 TEST(StepCache, FirstBlockCacheHighThresholdMatchesDiffusersHook) { check_case("fbcache_high"); }
 TEST(StepCache, TeaCacheEmbeddingModeMatchesTheReference) { check_case("teacache_e"); }
 TEST(StepCache, TeaCacheProjectedModeMatchesTheReference) { check_case("teacache_e0"); }
+
+// --dry-run knows TeaCache's schedule before anything runs (the scheduler's timesteps through the
+// checkpoint's time MLP alone), and it is the one the run takes, in both modes.
+TEST(StepCache, TeaCacheScheduleIsKnownAtPlanTime) {
+  for (const char* name : {"teacache_e", "teacache_e0"}) {
+    SCOPED_TRACE(name);
+    const auto& c = find_case(name);
+    EXPECT_EQ(generate(c, /*dry_run=*/true).result.cache_steps,
+              c["steps_run"].get<std::vector<bool>>());
+  }
+}
 
 // The plan-time MagCache schedule is diffusers' decisions, and its interpolation diffusers'
 // nearest_interp, exactly.
