@@ -13,15 +13,12 @@ CPU; a few seconds. Writes <out>/golden_extra/emu_model/:
 
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
-from extra_wan_dit import BF16, TEXT_DIM, Golden, _inputs, reinit_
+from extra_wan_dit import cli, BF16, TEXT_DIM, Golden, _inputs, reinit_
 
 EXTRA = "golden_extra/emu_model"
 
@@ -40,7 +37,6 @@ def make(out_dir: Path) -> None:
     """Writes <out_dir>/golden_extra/emu_model/ (deterministic; replaces what was there)."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    import diffusers
     from diffusers import WanTransformer3DModel
 
     root = out_dir / EXTRA
@@ -66,27 +62,14 @@ def make(out_dir: Path) -> None:
             "params": {"num_attention_heads": cfg["num_attention_heads"],
                        "attention_head_dim": cfg["attention_head_dim"], "num_layers": cfg["num_layers"],
                        "latent_size_TxHxW": list(SIZE), "batch": 2, "timesteps": TIMESTEPS}})
-    for fname, tensors in golden.files.items():
-        save_file(tensors, str(root / fname), metadata={"format": "pt"})
-    manifest = {
-        "schema_version": 1, "family": "emu_model",
-        "description": "WanTransformer3DModel bf16 forwards at head_dim 128 and 64 "
-                       "(scripts/reference/extra_emu_model.py)",
-        "generator": {"script": "scripts/reference/extra_emu_model.py", "torch": torch.__version__.split("+")[0],
-                      "diffusers": diffusers.__version__, "threads": 1},
-        "params": {"bf16": "WanTransformer3DModel.from_pretrained(dtype=bfloat16), floating inputs cast to bf16"},
-        "cases": golden.cases,
-    }
-    with open(root / "manifest.json", "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
+    golden.write(root, "emu_model", "WanTransformer3DModel bf16 forwards at head_dim 128 and 64 "
+                 "(scripts/reference/extra_emu_model.py)", "scripts/reference/extra_emu_model.py",
+                 params={"bf16": "WanTransformer3DModel.from_pretrained(dtype=bfloat16), floating inputs cast to bf16"})
     print(f"extra_emu_model: {len(golden.cases)} DiT cases in {root}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True, type=Path)
-    make(ap.parse_args().out)
+    cli(make, __doc__)
 
 
 if __name__ == "__main__":

@@ -17,16 +17,14 @@ writes them first). Writes <out>/golden_extra/emu_pipeline/:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
-from extra_wan_dit import BF16, Golden, reinit_
+from extra_wan_dit import cli, BF16, Golden, reinit_
 
 EXTRA = "golden_extra/emu_pipeline"
 PROMPT = "A red fox runs along a misty pine forest at sunrise. The camera pans slowly to the left."
@@ -155,7 +153,6 @@ def make(out_dir: Path) -> None:
     """Writes <out_dir>/golden_extra/emu_pipeline/ (deterministic; replaces what was there)."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    import diffusers
     from PIL import Image
 
     root = out_dir / EXTRA
@@ -181,25 +178,14 @@ def make(out_dir: Path) -> None:
                 "name": name, "kind": "pipeline", "family": family, "file": file,
                 "model_dir": f"{EXTRA}/models/{family}", "outputs": outputs, "params": params,
                 "transformers": {k: dict(v) for k, v in spec["transformers"].items()}})
-    save_file(golden.files[file], str(root / file), metadata={"format": "pt"})
-    manifest = {
-        "schema_version": 1, "family": "emu_pipeline",
-        "description": "diffusers Wan pipelines in bf16 (VAE fp32) with DiTs at head_dim 128 and 64 "
-                       "(scripts/reference/extra_emu_pipeline.py)",
-        "generator": {"script": "scripts/reference/extra_emu_pipeline.py", "torch": torch.__version__.split("+")[0],
-                      "diffusers": diffusers.__version__, "threads": 1},
-        "cases": golden.cases,
-    }
-    with open(root / "manifest.json", "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
+    golden.write(root, "emu_pipeline",
+                 "diffusers Wan pipelines in bf16 (VAE fp32) with DiTs at head_dim 128 and 64 "
+                 "(scripts/reference/extra_emu_pipeline.py)", "scripts/reference/extra_emu_pipeline.py")
     print(f"extra_emu_pipeline: {len(golden.cases)} pipeline runs in {root}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True, type=Path)
-    make(ap.parse_args().out)
+    cli(make, __doc__)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ strength * delta, as ComfyUI and LightX2V apply them.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import shutil
@@ -30,7 +29,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from extra_wan_dit import Golden, _inputs, randn
+from extra_wan_dit import cli, Golden, _inputs, randn
 
 EXTRA = "golden_extra/lora"
 SIZE = (3, 6, 10)  # latent T, H, W: 3 x 3 x 5 = 45 tokens
@@ -158,7 +157,6 @@ def _forward(pipe, component: str, inputs: dict, family: str) -> torch.Tensor:
 def make(out_dir: Path) -> None:
     """Writes <out_dir>/golden_extra/lora/ (deterministic; replaces what was there)."""
     torch.set_num_threads(1)
-    import diffusers
     from diffusers import WanImageToVideoPipeline, WanPipeline
 
     root = out_dir / EXTRA
@@ -252,26 +250,15 @@ def make(out_dir: Path) -> None:
                            "component": "transformer", "strength": 1.0, "format": "kohya",
                            "expect": "unmatched",
                            "unmatched_keys": sorted(k for k in bad if "nonexistent" in k)})
-    save_file(golden.files[gfile], str(root / gfile), metadata={"format": "pt"})
-    manifest = {
-        "schema_version": 1, "family": "lora",
-        "description": "LoRA files of every key format and the DiT outputs diffusers gives with them "
-                       "(scripts/reference/extra_lora.py)",
-        "generator": {"script": "scripts/reference/extra_lora.py", "torch": torch.__version__.split("+")[0],
-                      "diffusers": diffusers.__version__, "threads": 1},
-        "params": {"latent_size_TxHxW": list(SIZE), "timestep": TIMESTEP, "rank": RANK},
-        "cases": manifest_cases,
-    }
-    with open(root / "manifest.json", "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
+    golden.write(root, "lora", "LoRA files of every key format and the DiT outputs diffusers gives with "
+                 "them (scripts/reference/extra_lora.py)", "scripts/reference/extra_lora.py",
+                 params={"latent_size_TxHxW": list(SIZE), "timestep": TIMESTEP, "rank": RANK},
+                 cases=manifest_cases)
     print(f"extra_lora: {len(manifest_cases)} cases in {root}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True, type=Path)
-    make(ap.parse_args().out)
+    cli(make, __doc__)
 
 
 if __name__ == "__main__":

@@ -14,16 +14,13 @@ first). Writes <out>/golden_extra/step_cache/:
 
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 
-from extra_wan_dit import Golden
+from extra_wan_dit import cli, Golden
 
 EXTRA = "golden_extra/step_cache"
 PROMPT = "A red fox runs along a misty pine forest at sunrise."
@@ -128,7 +125,6 @@ def _run(pipe, golden: Golden, file: str, name: str) -> dict:
 def make(out_dir: Path) -> None:
     """Writes <out_dir>/golden_extra/step_cache/ (deterministic; replaces what was there)."""
     torch.set_num_threads(1)
-    import diffusers
     from diffusers import WanPipeline
     from diffusers.hooks import MagCacheConfig
     from diffusers.hooks.mag_cache import MagCacheHeadHook
@@ -217,20 +213,12 @@ def make(out_dir: Path) -> None:
                       "settings": {"method": "teacache", "table": "t2v-1.3b", "threshold": threshold,
                                    "teacache_e0": e0}})
 
-    save_file(golden.files[file], str(root / file), metadata={"format": "pt"})
-    manifest = {
-        "schema_version": 1, "family": "step_cache",
-        "description": "tiny Wan2.1 T2V, fp32, guided UniPC, with MagCache (diffusers hook) and TeaCache "
-                       "(TeaCache4Wan2.1's algorithm) (scripts/reference/extra_step_cache.py)",
-        "generator": {"script": "scripts/reference/extra_step_cache.py", "torch": torch.__version__.split("+")[0],
-                      "diffusers": diffusers.__version__, "threads": 1},
-        "params": dict(SIZE, prompt=PROMPT, negative_prompt=NEGATIVE, seed=SEED, steps=STEPS, guidance_scale=5.0,
-                       model="models/wan21_t2v"),
-        "cases": cases,
-    }
-    with open(root / "manifest.json", "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
+    golden.cases = cases
+    golden.write(root, "step_cache", "tiny Wan2.1 T2V, fp32, guided UniPC, with MagCache and FirstBlockCache "
+                 "(diffusers hooks) and TeaCache (TeaCache4Wan2.1's algorithm) "
+                 "(scripts/reference/extra_step_cache.py)", "scripts/reference/extra_step_cache.py",
+                 params=dict(SIZE, prompt=PROMPT, negative_prompt=NEGATIVE, seed=SEED, steps=STEPS,
+                             guidance_scale=5.0, model="models/wan21_t2v"))
     print(f"extra_step_cache: {len(cases)} runs in {root}: " +
           ", ".join(f"{c['name']} {sum(c['steps_run'])}/{STEPS}" for c in cases if "steps_run" in c) +
           "; fbcache rows differ at steps " + str([[i for i, (a, b) in enumerate(zip(c["cond_run"], c["uncond_run"]))
@@ -238,9 +226,7 @@ def make(out_dir: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True, type=Path)
-    make(ap.parse_args().out)
+    cli(make, __doc__)
 
 
 if __name__ == "__main__":

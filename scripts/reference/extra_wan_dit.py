@@ -132,6 +132,30 @@ class Golden:
         bucket[name] = t.contiguous().clone()
         return name
 
+    def write(self, root: Path, family: str, description: str, script: str,
+              params: dict | None = None, cases: list | None = None) -> None:
+        """The safetensors files and manifest.json of an extra golden folder (schema 1)."""
+        import diffusers
+
+        for fname, tensors in self.files.items():
+            save_file(tensors, str(root / fname), metadata={"format": "pt"})
+        manifest = {"schema_version": 1, "family": family, "description": description,
+                    "generator": {"script": script, "torch": torch.__version__.split("+")[0],
+                                  "diffusers": diffusers.__version__, "threads": 1}}
+        if params is not None:
+            manifest["params"] = params
+        manifest["cases"] = self.cases if cases is None else cases
+        with open(root / "manifest.json", "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=1)
+            f.write("\n")
+
+
+def cli(make, doc: str) -> None:
+    """The command line of an extra_*.py script: --out DIR, then make(DIR)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, type=Path)
+    make(ap.parse_args().out)
+
 
 def _inputs(family: str, prefix: str, cfg: dict, size: tuple[int, int, int]) -> dict[str, torch.Tensor]:
     T, H, W = size

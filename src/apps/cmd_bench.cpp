@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -13,6 +14,7 @@
 #include "apps/progress_printer.h"
 #include "core/check.h"
 #include "io/atomic_file.h"
+#include "pipeline/step_cache.h"
 #include "tools/bench/arch_bench.h"
 #include "tools/bench/plan_report.h"
 #include "tools/bench/sampler_bench.h"
@@ -33,7 +35,8 @@ struct BenchFlags {
   std::string steps;
   // Sampler benchmark
   std::string model, samplers = "unipc,euler", reference, prompt, image, out;
-  std::string caches, cache_table;
+  std::string caches, cache_table, cache, recipe;
+  double guidance_until = 0;
   EngineOptions engine;
   std::string seed = "0";
   double guidance_scale = 0;
@@ -91,6 +94,25 @@ void run_measure(const BenchFlags& f) {
   options.decode = !f.no_decode;
   options.seed = parse_seed(f.seed);
   options.sampler = f.sampler;
+  options.recipe = f.recipe;
+  if (!f.cache.empty()) {  // METHOD:THRESHOLD, as --caches takes one
+    const auto parsed = tb::parse_cache_cases(f.cache, {"unipc", 1, "", 0});
+    RAYVID_CHECK(parsed.size() == 1, BadArgument, "--cache takes one METHOD:THRESHOLD");
+    pipeline::StepCacheSettings s;
+    s.method = parsed[0].cache;
+    s.threshold = parsed[0].cache_threshold;
+    RAYVID_CHECK(s.method == "fbcache" || pipeline::fill_step_cache_table(f.cache_table, s),
+                 BadArgument, "--cache {} needs --cache-table ({})", s.method,
+                 fmt::join(pipeline::step_cache_table_names(), ", "));
+    RAYVID_CHECK(s.method == "fbcache" || s.method == "teacache" || s.method == "magcache",
+                 BadArgument, "--cache '{}' is unknown; use teacache, magcache or fbcache",
+                 s.method);
+    options.step_cache = s;
+  }
+  if (f.guidance_until > 0) {
+    RAYVID_CHECK(f.guidance_until <= 1, BadArgument, "--guidance-until must be within 0 < f <= 1");
+    options.guided_steps = static_cast<int>(std::ceil(f.guidance_until * options.steps - 1e-9));
+  }
   if (!f.quiet) options.progress = make_progress_printer(ProgressMode::kText);
   const tb::ArchTiming timing = tb::time_architecture(arch, shape, options);
   std::fputs(tb::format_arch_timing(arch, shape, options, timing).c_str(), stdout);
@@ -193,6 +215,12 @@ void add_bench(CLI::App& app) {
                   "METHOD:THRESHOLD,... (teacache, magcache, fbcache)");
   sub->add_option("--cache-table", f->cache_table,
                   "The published TeaCache/MagCache table for --caches (default: the model's own)");
+  sub->add_option("--cache", f->cache,
+                  "--arch: time the whole schedule with a step cache, METHOD:THRESHOLD (with "
+                  "--cache-table for teacache/magcache)");
+  sub->add_option("--recipe", f->recipe, "--arch: time a recipe's whole schedule (distill-4step)");
+  sub->add_option("--guidance-until", f->guidance_until,
+                  "--arch: guidance on the first fraction of the steps only");
   sub->add_option("--prompt,-p", f->prompt, "Prompt of every run");
   sub->add_option("--image,-i", f->image, "Source image (image-to-video models)");
   sub->add_option("--seed", f->seed, "Seed of every run")->capture_default_str();

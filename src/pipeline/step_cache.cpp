@@ -175,24 +175,9 @@ bool StepCache::compute(int step, double timestep, Denoiser& model) {
   if (settings_.method == "magcache") {
     run = planned_.at(step);
   } else {
-    // TeaCache4Wan2.1: ret_steps 1 (e) or 5 (e0) steps always run, and in e mode the last step.
-    const int ret_steps = settings_.teacache_e0 ? 5 : 1;
-    const int cutoff = settings_.teacache_e0 ? num_steps_ : num_steps_ - 1;
-    const at::Tensor embedding = model.time_embedding(timestep, settings_.teacache_e0);
-    if (step < ret_steps || step >= cutoff || !previous_embedding_.defined()) {
-      accumulated_ = 0;
-    } else {
-      const double rel =
-          ((embedding - previous_embedding_).abs().mean() / previous_embedding_.abs().mean())
-              .item<float>();
-      accumulated_ += polynomial(settings_.coefficients, rel);
-      if (accumulated_ < settings_.threshold) {
-        run = false;
-      } else {
-        accumulated_ = 0;
-      }
-    }
-    previous_embedding_ = embedding;
+    run = teacache_step(settings_, step, num_steps_,
+                        model.time_embedding(timestep, settings_.teacache_e0), previous_embedding_,
+                        accumulated_);
   }
   decisions_.push_back(run);
   spdlog::debug("{} step {} (t {:.2f}): {}", settings_.method, step, timestep,

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "pipeline/step_cache.h"
+
 #include <fmt/format.h>
 
 #include <map>
@@ -89,6 +93,37 @@ TEST(ArchBench, TimesATinyArchitectureThroughTheRealLoopAndVae) {
     EXPECT_EQ(t.dtype, "fp32");
     EXPECT_EQ(t.device.rfind("cpu", 0), 0u) << t.device;
   }
+}
+
+// The whole-schedule options: a step cache's decisions and forwards, guidance on part of the
+// steps, and a recipe's own schedule (benchmarks/cache/arch.sh).
+TEST(ArchBench, TimesWholeSchedulesWithCachesRecipesAndPartialGuidance) {
+  const ArchSpec arch = tiny(false);
+  ArchBenchOptions options;
+  options.device = "cpu";
+  options.decode = false;
+  options.steps = 10;
+  pipeline::StepCacheSettings magcache;
+  magcache.method = "magcache";
+  ASSERT_TRUE(pipeline::fill_step_cache_table("t2v-1.3b", magcache));
+  magcache.threshold = 0.04;
+  options.step_cache = magcache;
+  ArchTiming t = time_architecture(arch, {32, 48, 5, 16}, options);
+  const auto schedule = pipeline::magcache_schedule(magcache, 10);
+  EXPECT_EQ(t.cache_steps, schedule);
+  const int ran = static_cast<int>(std::count(schedule.begin(), schedule.end(), true));
+  EXPECT_LT(ran, 10);
+  EXPECT_EQ(t.dit_forwards, 2 * ran);     // guided: two branches per step that ran
+  EXPECT_EQ(t.step_seconds.size(), 10u);  // the whole schedule, no warm-up
+  EXPECT_GT(t.denoise_seconds, 0);
+  options.step_cache.reset();
+  options.guided_steps = 4;
+  EXPECT_EQ(time_architecture(arch, {32, 48, 5, 16}, options).dit_forwards, 2 * 4 + 6);
+  options.guided_steps = -1;
+  options.recipe = "distill-4step";
+  t = time_architecture(arch, {32, 48, 5, 16}, options);
+  EXPECT_EQ(t.step_seconds.size(), 4u);
+  EXPECT_EQ(t.dit_forwards, 4);  // no guidance
 }
 
 TEST(ArchBench, ImpossibleRequestsFailBeforeAllocating) {

@@ -14,10 +14,8 @@ namespace {
 namespace fs = std::filesystem;
 using test::run_command;
 
-std::string cli() { return "'" + test::cli_path().string() + "'"; }
-std::string model(const std::string& family) {
-  return " --model '" + (test::fixtures_dir() / "models" / family).string() + "'";
-}
+std::string cli() { return test::cli_command(); }
+std::string model(const std::string& family) { return test::fixture_model_flag(family); }
 const std::string kSmall = " --prompt 'a fox' --frames 5 --steps 10 -q";
 const std::string k64x48 = " --width 64 --height 48";
 

@@ -15,10 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 using test::run_command;
 
-std::string cli() { return "'" + test::cli_path().string() + "'"; }
-std::string model(const std::string& family) {
-  return " --model '" + (test::fixtures_dir() / "models" / family).string() + "'";
-}
+std::string cli() { return test::cli_command(); }
+std::string model(const std::string& family) { return test::fixture_model_flag(family); }
 std::string lora(const std::string& name) {
   return (test::fixtures_dir() / "golden_extra" / "lora" / (name + ".safetensors")).string();
 }

@@ -43,9 +43,11 @@ struct Run {
   std::vector<at::Tensor> latents;
 };
 
+// Each test its own scratch folder: ctest runs them in parallel, and scratch_dir() empties it.
 Run generate(const nlohmann::json& c, bool dry_run = false) {
   const auto& p = manifest()["params"];
-  const fs::path scratch = test::scratch_dir("step_cache_" + c["name"].get<std::string>());
+  const fs::path scratch =
+      test::scratch_dir("step_cache_" + c["name"].get<std::string>() + (dry_run ? "_plan" : ""));
   EngineOptions options;
   options.model_dir = (test::fixtures_dir() / p["model"].get<std::string>()).string();
   options.device = "cpu";

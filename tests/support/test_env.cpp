@@ -64,4 +64,10 @@ CommandResult run_command(const std::string& command) {
   return result;
 }
 
+std::string cli_command() { return "'" + cli_path().string() + "'"; }
+
+std::string fixture_model_flag(const std::string& family) {
+  return " --model '" + (fixtures_dir() / "models" / family).string() + "'";
+}
+
 }  // namespace rayvid::test

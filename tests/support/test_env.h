@@ -6,9 +6,13 @@
 
 namespace rayvid::test {
 
-std::filesystem::path source_dir();    // RAYVID_SOURCE_DIR
-std::filesystem::path fixtures_dir();  // RAYVID_FIXTURES (made by scripts/reference/make_fixtures.py)
-std::filesystem::path cli_path();      // RAYVID_CLI
+std::filesystem::path source_dir();  // RAYVID_SOURCE_DIR
+std::filesystem::path
+fixtures_dir();                    // RAYVID_FIXTURES (made by scripts/reference/make_fixtures.py)
+std::filesystem::path cli_path();  // RAYVID_CLI
+// Shell-ready pieces of a CLI command: the quoted CLI path, and " --model '<fixtures>/models/F'".
+std::string cli_command();
+std::string fixture_model_flag(const std::string& family);
 // A fresh empty folder for this test, removed at the start of the next run.
 std::filesystem::path scratch_dir(const std::string& name);
 

@@ -21,6 +21,7 @@
 #include "models/wan_vae/wan_vae.h"
 #include "ops/kernel_backend.h"
 #include "pipeline/denoise.h"
+#include "pipeline/recipes.h"
 #include "sampling/scheduler.h"
 #include "tools/bench/cost_model.h"
 #include "tools/bench/sampler_bench.h"
@@ -153,6 +154,7 @@ ArchTiming time_architecture(const ArchSpec& arch, const pipeline::VideoShape& s
     setup.noise = on(noise);
     setup.high_noise = denoiser.get();
     setup.guidance_scale = options.guided ? 5.0 : 1.0;
+    setup.guided_steps = options.guided_steps;
     setup.patch_h = setup.patch_w = static_cast<int>(arch.patch);
     const int64_t extra_channels = arch.in_channels - vae.z_dim;  // I2V: mask 4 + image latent
     if (extra_channels > 0) {
@@ -161,19 +163,45 @@ ArchTiming time_architecture(const ArchSpec& arch, const pipeline::VideoShape& s
           {1, extra_channels, tokens.latent_frames, tokens.latent_height, tokens.latent_width},
           gen));
     }
-    const int total_steps = options.warmup_steps + options.steps;
-    scheduler->set_timesteps(total_steps);
+    const pipeline::SamplingRecipe* recipe =
+        options.recipe.empty() ? nullptr : pipeline::find_recipe(options.recipe);
+    RAYVID_CHECK(options.recipe.empty() || recipe, BadArgument, "--recipe '{}' is unknown; use {}",
+                 options.recipe, fmt::join(pipeline::recipe_names(), ", "));
+    const bool whole_schedule = recipe || options.step_cache || options.guided_steps >= 0;
+    const int warmup = whole_schedule ? 0 : options.warmup_steps;
+    const int total_steps = recipe ? recipe->steps : warmup + options.steps;
+    if (recipe) {
+      scheduler =
+          sampling::make_scheduler(recipe->sampler, sampling::SchedulerConfig{}, recipe->shift);
+      setup.guidance_scale = recipe->guidance_scale;
+      scheduler->set_sigmas(recipe->sigmas);
+    } else {
+      scheduler->set_timesteps(total_steps);
+    }
+    std::optional<pipeline::StepCache> cache;
+    if (options.step_cache) {
+      cache.emplace(*options.step_cache, total_steps);
+      setup.step_cache = &*cache;
+    }
     report("denoise", 0, total_steps);
     Stopwatch denoise_watch;
     watch.reset();
     latents = pipeline::denoise(
         setup, *scheduler, [&](int step, double, const at::Tensor&, const at::Tensor&) {
           synchronize(device);
-          if (step >= options.warmup_steps) timing.step_seconds.push_back(watch.seconds());
+          if (step >= warmup) timing.step_seconds.push_back(watch.seconds());
           report("denoise", step + 1, total_steps, denoise_watch.seconds() / (step + 1));
           watch.reset();
         });
+    timing.denoise_seconds = denoise_watch.seconds();
     timing.denoise_peak_bytes = peak_bytes(device);
+    if (cache) timing.cache_steps = cache->decisions();
+    const bool guided = setup.guidance_scale > 1;
+    for (int i = 0; i < total_steps; ++i) {
+      const bool ran = timing.cache_steps.empty() || timing.cache_steps[i];
+      const bool step_guided = guided && (options.guided_steps < 0 || i < options.guided_steps);
+      if (ran) timing.dit_forwards += step_guided ? 2 : 1;
+    }
   }  // the DiT is freed here, as the engine frees it before decoding on small machines
   timing.finite = all_finite(latents);
 
@@ -207,6 +235,18 @@ std::string format_arch_timing(const ArchSpec& arch, const pipeline::VideoShape&
       "{}{} warm-up)\n",
       s.median, t.step_seconds.size(), s.min, s.max, options.sampler,
       options.guided ? "batch 2 with guidance, " : "no guidance, ", options.warmup_steps);
+  if (options.step_cache || !options.recipe.empty() || options.guided_steps >= 0) {
+    int ran = 0;
+    for (bool r : t.cache_steps) ran += r ? 1 : 0;
+    out += fmt::format(
+        "  schedule  {:.2f} s for the whole schedule, {} DiT forwards{}{}{}\n", t.denoise_seconds,
+        t.dit_forwards, options.recipe.empty() ? "" : ", recipe " + options.recipe,
+        options.step_cache ? fmt::format(", {} ran the blocks on {} of {} steps",
+                                         options.step_cache->method, ran, t.cache_steps.size())
+                           : "",
+        options.guided_steps >= 0 ? fmt::format(", guidance on {} steps", options.guided_steps)
+                                  : "");
+  }
   out += fmt::format("  prompt    {:.3f} s once per run (per-block text K/V)\n", t.context_seconds);
   if (!t.video_shape.empty())
     out += fmt::format("  VAE       {:.3f} s decode to [{}]\n", t.vae_decode_seconds,
@@ -236,6 +276,16 @@ nlohmann::json arch_timing_json(const ArchSpec& arch, const pipeline::VideoShape
       {"sampler", options.sampler},
       {"guided", options.guided},
       {"warmup_steps", options.warmup_steps},
+      {"recipe", options.recipe},
+      {"guided_steps", options.guided_steps},
+      {"step_cache", options.step_cache
+                         ? nlohmann::json({{"method", options.step_cache->method},
+                                           {"table", options.step_cache->table},
+                                           {"threshold", options.step_cache->threshold}})
+                         : nlohmann::json(nullptr)},
+      {"cache_steps", t.cache_steps},
+      {"dit_forwards", t.dit_forwards},
+      {"denoise_seconds", t.denoise_seconds},
       {"dit_parameters", t.dit_parameters},
       {"build_seconds", t.build_seconds},
       {"context_seconds", t.context_seconds},

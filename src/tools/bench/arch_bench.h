@@ -6,12 +6,14 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "models/wan_dit/config.h"
 #include "models/wan_vae/config.h"
 #include "pipeline/presets.h"
+#include "pipeline/step_cache.h"
 #include "rayvid/rayvid.h"
 #include "tools/bench/arch_spec.h"
 
@@ -28,6 +30,10 @@ struct ArchBenchOptions {
   bool decode = true;         // also time one VAE decode of the final latents
   uint64_t seed = 0;          // weights, prompt stand-in and noise
   ProgressCallback progress;  // stages "weights", "denoise" (step i/N, ETA), "vae_decode"
+  // Whole-schedule options (the schedule decides what runs, so there is no warm-up then):
+  std::optional<pipeline::StepCacheSettings> step_cache;  // TeaCache / MagCache / FirstBlockCache
+  std::string recipe;     // e.g. distill-4step: its steps, sampler, schedule, no guidance
+  int guided_steps = -1;  // --guidance-until: steps with guidance, from the start (-1: all)
 };
 
 struct ArchTiming {
@@ -45,6 +51,9 @@ struct ArchTiming {
   double denoise_peak_bytes = 0;  // CUDA allocator peak while denoising; CPU: process peak RSS
   double peak_memory_bytes = 0;   // the whole run, same measure
   bool finite = false;            // the final latents and video have no NaN/Inf
+  double denoise_seconds = 0;     // the whole schedule, warm-up included
+  std::vector<bool> cache_steps;  // with a step cache: which steps ran the blocks
+  int dit_forwards = 0;           // forwards that ran the blocks, one per branch and step
 };
 
 // The model configs of a variant: the DiT as diffusers' config.json spells it, the VAE preset.
