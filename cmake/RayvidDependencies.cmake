@@ -21,6 +21,11 @@ find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(Threads REQUIRED)
+# rayvid serve: HTTP (Debian's cpp-httplib is a compiled library with a pkg-config file), the job
+# store, and OpenSSL's CSPRNG and base64.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(SQLite3 REQUIRED)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 if(RAYVID_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

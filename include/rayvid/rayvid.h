@@ -44,7 +44,7 @@ struct GenerateRequest {
   std::string prompt;                         // required, UTF-8
   std::string negative_prompt;                // diffusers' default: empty
   std::optional<std::string> image;           // image-to-video source (path)
-  std::vector<std::string> reference_images;  // accepted for API parity; see README
+  std::vector<std::string> reference_images;  // refused (kUnsupported) until a VACE model runs
   std::string size = "16:9";                  // aspect preset
   std::string resolution = "540p";            // short-side preset
   std::string duration = "5s";                // 5s | 10s
@@ -143,13 +143,27 @@ struct GenerateResult {
   std::vector<LoraApplied> loras;
 };
 
+// What a loaded model can be asked for (read from its folder; nothing heavy loads to tell).
+struct ModelInfo {
+  std::string variant;  // e.g. "wan2.2-ti2v-5b"
+  std::string family;   // "wan2.1-t2v", "wan2.1-i2v", "wan2.2-ti2v", "wan2.2-a14b"
+  bool accepts_image = false;   // image-to-video
+  bool requires_image = false;  // image-to-video only (no text-to-video)
+};
+
 class Engine {
  public:
   static std::unique_ptr<Engine> open(const EngineOptions& options);
   virtual ~Engine() = default;
+  // One generation at a time per engine. A dry run (request.dry_run) only reads the model's
+  // description, so it may run on another thread while a generation is in progress: a server
+  // validates requests with it while its worker generates.
+  // A progress callback may throw to stop the generation (a server's cancel): the exception
+  // propagates unchanged and no output file is left behind.
   virtual GenerateResult generate(const GenerateRequest& request,
                                   const ProgressCallback& progress = {}) = 0;
   virtual std::string variant() const = 0;  // e.g. "wan2.2-ti2v-5b"
+  virtual ModelInfo info() const = 0;
 };
 
 }  // namespace rayvid

@@ -10,8 +10,6 @@ void add_inspect(CLI::App& app);
 void add_generate(CLI::App& app);
 void add_analyze(CLI::App& app);
 void add_bench(CLI::App& app);
-// Subcommands whose implementation has not landed yet: they say so and exit non-zero.
-void add_not_built(CLI::App& app, const std::string& name, const std::string& description,
-                   const std::string& issue);
+void add_serve(CLI::App& app);
 
 }  // namespace rayvid::apps

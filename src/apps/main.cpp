@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   rayvid::apps::add_bench(app);
   rayvid::apps::add_analyze(app);
   rayvid::apps::add_inspect(app);
-  rayvid::apps::add_not_built(app, "serve", "Serve the engine over HTTP", "a later issue");
+  rayvid::apps::add_serve(app);
 
   try {
     app.parse(argc, argv);

@@ -386,6 +386,11 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                  fs::is_directory(ref, ref_ec) ? "is a folder, not an image file; pass an image"
                                                : "file not found");
   }
+  // No model rayvid runs today uses reference images: refused, never dropped silently.
+  RAYVID_CHECK(request.reference_images.empty(), Unsupported,
+               "--reference: this model ({}) cannot use reference images; they need a Wan VACE "
+               "model, which rayvid does not run yet. Leave out --reference",
+               model.variant);
 
   plan.shape =
       pipeline::resolve_preset(model.presets, request.size, request.resolution, request.duration);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -53,6 +54,9 @@ class WanEngine : public Engine {
   }
 
   std::string variant() const override { return plan_.variant; }
+  ModelInfo info() const override {
+    return {plan_.variant, plan_.family, plan_.accepts_image, plan_.requires_image};
+  }
 
   // Every LibTorch error becomes a rayvid::Error here, at the engine boundary: out of memory on any
   // device is kOutOfMemory with the fix, anything else kInternal naming the failing op.
@@ -71,7 +75,6 @@ class WanEngine : public Engine {
   GenerateResult run(const GenerateRequest& request, const ProgressCallback& progress) {
     c10::InferenceMode guard(inference_mode_on(load_.device));
     Stopwatch total;
-    reset_device_peak(load_.device);  // per request on CUDA; RSS can only be a process peak
     // Validate everything before any heavy work; load the components on first use.
     const engine::RequestPlan plan = engine::plan_request(plan_, request, load_, loaded_);
     const fs::path output = plan.output;
@@ -84,6 +87,7 @@ class WanEngine : public Engine {
     // Both output files exist (empty, as temporaries) before any heavy work: an unwritable
     // --output fails now, and Ctrl-C removes them (io/temp_files.h).
     io::OutputSet outputs({output, engine::sidecar_path(output)});
+    reset_device_peak(load_.device);  // per request on CUDA; RSS can only be a process peak
     if (!loaded_) {
       if (progress) progress(Progress{"load", 0, 0, 0, 0, total.seconds()});
       Stopwatch watch;
@@ -279,7 +283,7 @@ class WanEngine : public Engine {
   engine::ModelPlan plan_;
   engine::LoadOptions load_;
   double load_seconds_ = 0;
-  bool loaded_ = false;
+  std::atomic<bool> loaded_{false};  // read by concurrent dry runs (see Engine::generate)
   std::unique_ptr<pipeline::TextEncoder> text_encoder_;
   std::unique_ptr<pipeline::ImageEncoder> image_encoder_;
   std::unique_ptr<pipeline::Denoiser> high_, low_;

@@ -1,0 +1,159 @@
+#include "serve/request_fields.h"
+
+#include <fmt/format.h>
+
+#include <limits>
+#include <set>
+
+#include "serve/api_error.h"
+
+namespace rayvid::serve {
+namespace {
+
+using nlohmann::json;
+
+const std::set<std::string> kStringFields = {"prompt",  "negative_prompt", "image",  "size",
+                                             "resolution", "sampler",       "recipe", "cache",
+                                             "cache_table"};
+const std::set<std::string> kIntFields = {"steps", "width", "height", "frames", "fps",
+                                          "cache_max_skip"};
+const std::set<std::string> kNumberFields = {"guidance_scale", "guidance_scale_2", "shift",
+                                             "cache_threshold", "guidance_until",
+                                             "cache_retention"};
+
+std::string type_name(const json& v) {
+  return v.is_string() ? "a string" : v.is_boolean() ? "a boolean" : v.is_number() ? "a number"
+                                  : v.is_array()   ? "an array"
+                                  : v.is_object()  ? "an object"
+                                                   : "null";
+}
+
+std::optional<uint64_t> seed_of(const json& v) {
+  if (v.is_null()) return std::nullopt;
+  if (v.is_number_integer() && v.get<int64_t>() == -1) return std::nullopt;  // hosted: random
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer()) return static_cast<uint64_t>(v.get<int64_t>());
+  if (v.is_string()) {
+    try {
+      return parse_seed(v.get<std::string>());
+    } catch (const Error& e) {
+      bad_field("seed", e.what());
+    }
+  }
+  bad_field("seed", "expected an integer (-1 or absent: a random seed), got " + type_name(v));
+}
+
+}  // namespace
+
+const char* task_name(Task task) {
+  return task == Task::kTextToVideo ? "text-to-video" : "image-to-video";
+}
+
+json normalise_input(const json& body, Task task, const Limits& limits, uint64_t random_seed) {
+  if (!body.is_object())
+    throw ApiError(400, "", "the request body must be a JSON object with at least a prompt");
+  json input = json::object();
+  for (const auto& [key, value] : body.items()) {
+    if (key == "enable_sync_mode") {
+      if (!value.is_boolean()) bad_field(key, "expected true or false, got " + type_name(value));
+      continue;  // how to answer, not what to generate
+    }
+    if (key == "seed") continue;  // below
+    if (key == "loras" || key == "lora")
+      bad_field(key,
+                "LoRAs are merged into the weights when the server starts: restart it with "
+                "rayvid serve --lora FILE[:STRENGTH]");
+    if (kStringFields.count(key)) {
+      if (!value.is_string()) bad_field(key, "expected a string, got " + type_name(value));
+    } else if (kIntFields.count(key)) {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 ||
+          value.get<int64_t>() > std::numeric_limits<int>::max())
+        bad_field(key, "expected a positive integer, got " + value.dump());
+    } else if (kNumberFields.count(key)) {
+      if (!value.is_number()) bad_field(key, "expected a number, got " + type_name(value));
+    } else if (key == "teacache_e0") {
+      if (!value.is_boolean()) bad_field(key, "expected true or false, got " + type_name(value));
+    } else if (key == "duration") {
+      // The hosted API's duration: 5 or 10 (seconds), also taken as "5s" / "10s".
+      if (value.is_number_integer()) {
+        input[key] = fmt::format("{}s", value.get<int64_t>());
+        continue;
+      }
+      if (!value.is_string()) bad_field(key, "expected 5, 10, \"5s\" or \"10s\"");
+    } else if (key == "reference") {
+      const bool strings = value.is_string() ||
+                           (value.is_array() && std::all_of(value.begin(), value.end(),
+                                                            [](const json& v) { return v.is_string(); }));
+      if (!strings) bad_field(key, "expected an image URL or a list of image URLs");
+      input[key] = value.is_string() ? json::array({value}) : value;
+      continue;
+    } else {
+      bad_field(key,
+                "unknown field; rayvid reads prompt, negative_prompt, image, reference, size, "
+                "resolution, duration, seed, steps, sampler, guidance_scale, guidance_scale_2, "
+                "shift, width, height, frames, fps, recipe, cache, cache_threshold, cache_table, "
+                "teacache_e0, cache_max_skip, cache_retention, guidance_until, enable_sync_mode");
+    }
+    input[key] = value;
+  }
+  if (!input.contains("prompt") || input["prompt"].get<std::string>().empty())
+    bad_field("prompt", "required: say what the video shows");
+  for (const char* field : {"prompt", "negative_prompt"}) {
+    if (input.contains(field) &&
+        static_cast<int64_t>(input[field].get<std::string>().size()) > limits.max_prompt_bytes)
+      bad_field(field, fmt::format("{} bytes is over the server's limit of {} (--max-prompt-bytes)",
+                                   input[field].get<std::string>().size(),
+                                   limits.max_prompt_bytes));
+  }
+  if (task == Task::kTextToVideo && input.contains("image"))
+    bad_field("image", "this is a text-to-video route; send the image to the model's "
+                       "image-to-video route");
+  if (task == Task::kImageToVideo && !input.contains("image"))
+    bad_field("image", "required by an image-to-video route: an uploaded file's URL or a data: URI");
+  const auto seed = body.contains("seed") ? seed_of(body["seed"]) : std::nullopt;
+  input["seed"] = seed.value_or(random_seed);  // random: below 2^32, exact in JavaScript too
+  return input;
+}
+
+GenerateRequest to_generate_request(const json& input, const ImageResolver& resolve) {
+  GenerateRequest r;
+  auto str = [&](const char* key, std::string& target) {
+    if (input.contains(key)) target = input[key].get<std::string>();
+  };
+  auto integer = [&](const char* key, std::optional<int>& target) {
+    if (input.contains(key)) target = input[key].get<int>();
+  };
+  auto number = [&](const char* key, std::optional<double>& target) {
+    if (input.contains(key)) target = input[key].get<double>();
+  };
+  str("prompt", r.prompt);
+  str("negative_prompt", r.negative_prompt);
+  str("size", r.size);
+  str("resolution", r.resolution);
+  str("duration", r.duration);
+  str("sampler", r.sampler);
+  str("recipe", r.recipe);
+  str("cache", r.cache);
+  str("cache_table", r.cache_table);
+  integer("steps", r.steps);
+  integer("width", r.width);
+  integer("height", r.height);
+  integer("frames", r.frames);
+  integer("fps", r.fps);
+  integer("cache_max_skip", r.cache_max_skip);
+  number("guidance_scale", r.guidance_scale);
+  number("guidance_scale_2", r.guidance_scale_2);
+  number("shift", r.shift);
+  number("cache_threshold", r.cache_threshold);
+  number("guidance_until", r.guidance_until);
+  number("cache_retention", r.cache_retention);
+  if (input.contains("teacache_e0")) r.teacache_e0 = input["teacache_e0"].get<bool>();
+  r.seed = input.at("seed").get<uint64_t>();
+  if (input.contains("image")) r.image = resolve("image", input["image"].get<std::string>()).string();
+  if (input.contains("reference"))
+    for (const auto& ref : input["reference"])
+      r.reference_images.push_back(resolve("reference", ref.get<std::string>()).string());
+  return r;
+}
+
+}  // namespace rayvid::serve
