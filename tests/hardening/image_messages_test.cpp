@@ -77,5 +77,13 @@ TEST(ImageMessages, FolderGivenAsImageSaysFolder) {
   expect_clean_error(dry_run(dir, "--image " + quoted(dir / "missing.png")), 3, "not found", dir);
 }
 
+// No model rayvid runs uses reference images: a readable one is refused (exit 4, the model kind
+// that can), never accepted and dropped.
+TEST(ImageMessages, ReferenceImagesAreRefusedNotDropped) {
+  const auto dir = test::scratch_dir("hardening_reference_refused");
+  write_bytes(dir / "ref.png", encode(".png"));
+  expect_clean_error(dry_run(dir, "--reference " + quoted(dir / "ref.png")), 4, "VACE", dir);
+}
+
 }  // namespace
 }  // namespace rayvid::hardening
