@@ -149,6 +149,7 @@ struct ModelInfo {
   std::string family;   // "wan2.1-t2v", "wan2.1-i2v", "wan2.2-ti2v", "wan2.2-a14b"
   bool accepts_image = false;   // image-to-video
   bool requires_image = false;  // image-to-video only (no text-to-video)
+  bool two_experts = false;     // Wan2.2 A14B: loras_2 / guidance_scale_2 apply
 };
 
 class Engine {

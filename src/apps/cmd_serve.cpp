@@ -47,6 +47,10 @@ void add_serve(CLI::App& app) {
   sub->add_option("--kernels", o.engine.kernels, "auto, rayvid, aten, emu or reference")
       ->capture_default_str();
   sub->add_option("--lora", *loras, "LoRA FILE[:STRENGTH] merged into every served model");
+  sub->add_option("--lora-dir", o.lora_dir,
+                  "A folder of LoRA files that requests may name in their `loras` field "
+                  "([{\"path\": NAME, \"scale\": S}]); a job with other LoRAs than the last one "
+                  "reloads the weights");
   sub->add_flag("--lora-allow-unmatched", o.engine.lora_allow_unmatched,
                 "Load a LoRA even if some of its keys match nothing in a model");
   sub->add_option("--web-dir", o.web_dir, "The web page's folder (default: the built-in page)");

@@ -137,16 +137,16 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
 
   server.Get("/api/v3/models", [&ctx](const httplib::Request&, httplib::Response& res) {
     json models = json::array();
-    for (const auto& [name, m] : ctx.runner.models()) {
+    for (const auto& [name, info] : ctx.runner.model_infos()) {
       std::vector<Task> tasks;
-      if (!m.info.requires_image) tasks.push_back(Task::kTextToVideo);
-      if (m.info.accepts_image) tasks.push_back(Task::kImageToVideo);
+      if (!info.requires_image) tasks.push_back(Task::kTextToVideo);
+      if (info.accepts_image) tasks.push_back(Task::kImageToVideo);
       for (Task t : tasks)
         models.push_back({{"model_id", route_of(name, t)},
                           {"name", name},
                           {"type", task_name(t)},
-                          {"variant", m.info.variant},
-                          {"family", m.info.family}});
+                          {"variant", info.variant},
+                          {"family", info.family}});
     }
     send_data(res, models);
   });
@@ -247,23 +247,25 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
       const std::string name = route.rfind("rayvid/", 0) == 0 && slash > 7
                                    ? route.substr(7, slash - 7)
                                    : std::string();
-      const auto model = ctx.runner.models().find(name);
-      if (model == ctx.runner.models().end() ||
+      const auto infos = ctx.runner.model_infos();
+      const auto model = infos.find(name);
+      if (model == infos.end() ||
           (task_text != "text-to-video" && task_text != "image-to-video"))
         throw ApiError(404, "", fmt::format("no model route {}; GET /api/v3/models lists this "
                                             "server's routes",
                                             route));
       const Task task = task_text == "text-to-video" ? Task::kTextToVideo : Task::kImageToVideo;
-      if ((task == Task::kTextToVideo && model->second.info.requires_image) ||
-          (task == Task::kImageToVideo && !model->second.info.accepts_image))
+      if ((task == Task::kTextToVideo && model->second.requires_image) ||
+          (task == Task::kImageToVideo && !model->second.accepts_image))
         throw ApiError(404, "", fmt::format("{} ({}) has no {} route; GET /api/v3/models lists "
                                             "this server's routes",
-                                            name, model->second.info.variant, task_text));
+                                            name, model->second.variant, task_text));
       const json body = parse_body(req);
       Job job;
       job.id = random_id();
       job.model = route_of(name, task);
       job.input = normalise_input(body, task, ctx.limits, random_u64() >> 32);
+      check_loras(job.input, ctx.runner.lora_dir(), model->second.two_experts);
       // Images become files now (a data: URI is stored as an upload, and the job keeps its URL),
       // so a bad image is refused here and the job can run again after a restart.
       std::set<std::string> own = ctx.own_authorities;
@@ -290,7 +292,7 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
       });
       dry.dry_run = true;
       dry.output = ctx.runner.output_path(job.id).string();
-      model->second.engine->generate(dry);
+      ctx.runner.engine(name)->generate(dry);
       job = ctx.runner.submit(std::move(job));
       const std::string base = base_url(req);
       if (!body.value("enable_sync_mode", false)) {

@@ -36,12 +36,14 @@ std::string route_of(const std::string& model_name, Task task) {
 }
 
 JobRunner::JobRunner(JobStore& store, std::map<std::string, ServedModel> models,
-                     fs::path outputs_dir, Limits limits, ImageResolver resolve)
+                     fs::path outputs_dir, Limits limits, ImageResolver resolve,
+                     fs::path lora_dir)
     : store_(store),
       models_(std::move(models)),
       outputs_dir_(std::move(outputs_dir)),
       limits_(limits),
-      resolve_(std::move(resolve)) {
+      resolve_(std::move(resolve)),
+      lora_dir_(std::move(lora_dir)) {
   fs::create_directories(outputs_dir_);
 }
 
@@ -152,6 +154,18 @@ std::optional<Job> JobRunner::get(const std::string& id) const {
   return job;
 }
 
+std::map<std::string, ModelInfo> JobRunner::model_infos() const {
+  std::map<std::string, ModelInfo> infos;
+  for (const auto& [name, m] : models_) infos[name] = m.info;
+  return infos;
+}
+
+std::shared_ptr<Engine> JobRunner::engine(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  const auto it = models_.find(name);
+  return it == models_.end() ? nullptr : it->second.engine;
+}
+
 std::vector<Job> JobRunner::recent(int limit) const {
   std::vector<Job> jobs;
   for (const Job& stored : store_.recent(limit))
@@ -190,6 +204,37 @@ void JobRunner::work() {
   }
 }
 
+namespace {
+
+bool same_loras(const std::vector<LoraOption>& a, const std::vector<LoraOption>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.path == y.path && x.strength == y.strength;
+  });
+}
+
+}  // namespace
+
+std::shared_ptr<Engine> JobRunner::engine_for(ServedModel& model, const nlohmann::json& input) {
+  const auto loras = loras_of(input, "loras", lora_dir_);
+  const auto loras_2 = loras_of(input, "loras_2", lora_dir_);
+  std::lock_guard lock(mutex_);
+  if (model.engine && same_loras(loras, model.request_loras) &&
+      same_loras(loras_2, model.request_loras_2))
+    return model.engine;
+  EngineOptions options = model.options;
+  options.loras.insert(options.loras.end(), loras.begin(), loras.end());
+  options.loras_2.insert(options.loras_2.end(), loras_2.begin(), loras_2.end());
+  spdlog::info("serve: {}: reloading with {} per-request LoRA(s)", model.name,
+               loras.size() + loras_2.size());
+  model.engine.reset();  // the old weights go before the new ones load (a dry run may hold on)
+  model.request_loras.clear();
+  model.request_loras_2.clear();
+  model.engine = Engine::open(options);  // if this throws, the next job opens one again
+  model.request_loras = loras;
+  model.request_loras_2 = loras_2;
+  return model.engine;
+}
+
 void JobRunner::run_one(Job job) {
   store_.mark_processing(job.id, now_seconds());
   bump();
@@ -202,10 +247,11 @@ void JobRunner::run_one(Job job) {
                   fmt::format("model {} is not loaded by this server; restart it with that "
                               "--model or resubmit to one of GET /api/v3/models",
                               name));
+    const std::shared_ptr<Engine> engine = engine_for(model->second, job.input);
     GenerateRequest request = to_generate_request(job.input, resolve_);
     request.output = output_path(job.id).string();
     spdlog::info("job {}: {} started (attempt {})", job.id, job.model, job.attempts + 1);
-    model->second.engine->generate(request, [&](const Progress& p) {
+    engine->generate(request, [&](const Progress& p) {
       std::lock_guard lock(mutex_);
       if (cancel_running_) throw JobCancelled{};
       live_progress_[job.id] = {{"stage", p.stage},

@@ -24,18 +24,23 @@
 
 namespace rayvid::serve {
 
-// A model the server offers: its route name ("wan2.2-ti2v-5b") and its engine.
+// A model the server offers: its route name ("wan2.2-ti2v-5b"), how to open it, and its engine.
+// A job whose per-request LoRAs differ from the engine's gets a fresh engine (the weights reload
+// with those LoRAs merged); the next job with the same LoRAs reuses it.
 struct ServedModel {
   std::string name;
   std::shared_ptr<Engine> engine;
   ModelInfo info;
+  EngineOptions options;  // model_dir and the server-wide settings and LoRAs
+  std::vector<LoraOption> request_loras, request_loras_2;  // the engine's per-request LoRAs
 };
 
 class JobRunner {
  public:
   // `resolve` maps a stored input's image fields to files (uploads already on disk).
   JobRunner(JobStore& store, std::map<std::string, ServedModel> models,
-            std::filesystem::path outputs_dir, Limits limits, ImageResolver resolve);
+            std::filesystem::path outputs_dir, Limits limits, ImageResolver resolve,
+            std::filesystem::path lora_dir = {});
   ~JobRunner();  // stops the worker after the running job's next progress report
 
   // Re-queues the store's waiting and interrupted jobs and removes temporaries left by a kill.
@@ -43,7 +48,11 @@ class JobRunner {
   std::pair<int, int> recover();
   void start();
 
-  const std::map<std::string, ServedModel>& models() const { return models_; }
+  // The served models' names and what they can do (fixed for the server's life).
+  std::map<std::string, ModelInfo> model_infos() const;
+  // The engine a model's jobs run on now (for a dry run beside the worker); null if unknown.
+  std::shared_ptr<Engine> engine(const std::string& name) const;
+  const std::filesystem::path& lora_dir() const { return lora_dir_; }
   // Queues a validated job (status created) and returns it; ApiError 429 when the queue is full.
   Job submit(Job job);
   // Cancels a waiting job at once, a running one at its next step. False if already final.
@@ -65,6 +74,7 @@ class JobRunner {
  private:
   void work();
   void run_one(Job job);
+  std::shared_ptr<Engine> engine_for(ServedModel& model, const nlohmann::json& input);
   void bump();
 
   JobStore& store_;
@@ -72,6 +82,7 @@ class JobRunner {
   std::filesystem::path outputs_dir_;
   Limits limits_;
   ImageResolver resolve_;
+  std::filesystem::path lora_dir_;
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;

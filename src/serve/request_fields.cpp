@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -59,10 +60,15 @@ json normalise_input(const json& body, Task task, const Limits& limits, uint64_t
       continue;  // how to answer, not what to generate
     }
     if (key == "seed") continue;  // below
-    if (key == "loras" || key == "lora")
-      bad_field(key,
-                "LoRAs are merged into the weights when the server starts: restart it with "
-                "rayvid serve --lora FILE[:STRENGTH]");
+    if (key == "loras" || key == "loras_2") {
+      const bool ok = value.is_array() && std::all_of(value.begin(), value.end(), [](const json& l) {
+        return l.is_object() && l.contains("path") && l["path"].is_string() &&
+               (!l.contains("scale") || l["scale"].is_number()) && l.size() <= 2u - !l.contains("scale");
+      });
+      if (!ok) bad_field(key, "expected a list of {\"path\": NAME, \"scale\": S}");
+      input[key] = value;
+      continue;
+    }
     if (kStringFields.count(key)) {
       if (!value.is_string()) bad_field(key, "expected a string, got " + type_name(value));
     } else if (kIntFields.count(key)) {
@@ -92,7 +98,8 @@ json normalise_input(const json& body, Task task, const Limits& limits, uint64_t
                 "unknown field; rayvid reads prompt, negative_prompt, image, reference, size, "
                 "resolution, duration, seed, steps, sampler, guidance_scale, guidance_scale_2, "
                 "shift, width, height, frames, fps, recipe, cache, cache_threshold, cache_table, "
-                "teacache_e0, cache_max_skip, cache_retention, guidance_until, enable_sync_mode");
+                "teacache_e0, cache_max_skip, cache_retention, guidance_until, loras, loras_2, "
+                "enable_sync_mode");
     }
     input[key] = value;
   }
@@ -154,6 +161,36 @@ GenerateRequest to_generate_request(const json& input, const ImageResolver& reso
     for (const auto& ref : input["reference"])
       r.reference_images.push_back(resolve("reference", ref.get<std::string>()).string());
   return r;
+}
+
+void check_loras(const json& input, const std::filesystem::path& lora_dir, bool two_experts) {
+  for (const char* field : {"loras", "loras_2"}) {
+    if (!input.contains(field) || input[field].empty()) continue;
+    if (lora_dir.empty())
+      bad_field(field, "this server takes no per-request LoRAs: start it with --lora-dir DIR "
+                       "(or merge one into every job with --lora FILE)");
+    if (std::string(field) == "loras_2" && !two_experts)
+      bad_field(field, "only a two-expert model (Wan2.2 A14B) has a second expert; use loras");
+    for (const auto& l : input[field]) {
+      const std::string name = l["path"].get<std::string>();
+      if (name.empty() || name[0] == '.' || name.find_first_of("/\\") != std::string::npos)
+        bad_field(field, "'" + name + "' must be a file name in the server's --lora-dir");
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(lora_dir / name, ec))
+        bad_field(field, "no LoRA '" + name + "' in the server's --lora-dir");
+      if (l.contains("scale") && !std::isfinite(l["scale"].get<double>()))
+        bad_field(field, "scale must be a finite number");
+    }
+  }
+}
+
+std::vector<LoraOption> loras_of(const json& input, const char* field,
+                                 const std::filesystem::path& lora_dir) {
+  std::vector<LoraOption> loras;
+  if (input.contains(field))
+    for (const auto& l : input[field])
+      loras.push_back({(lora_dir / l["path"].get<std::string>()).string(), l.value("scale", 1.0)});
+  return loras;
 }
 
 }  // namespace rayvid::serve

@@ -30,4 +30,13 @@ nlohmann::json normalise_input(const nlohmann::json& body, Task task, const Limi
 // The engine request for a normalised input; images resolved to files.
 GenerateRequest to_generate_request(const nlohmann::json& input, const ImageResolver& resolve);
 
+// Per-request LoRAs: `loras` (and `loras_2`, A14B's low-noise expert) as the hosted API's LoRA
+// routes take them, [{"path": NAME, "scale": S}], where NAME is a file in the server's --lora-dir
+// (a plain name: no folders, nothing outside it). Checked when the job is submitted
+// (check_loras, 400 naming the field) and turned into engine options when it runs.
+void check_loras(const nlohmann::json& input, const std::filesystem::path& lora_dir,
+                 bool two_experts);
+std::vector<LoraOption> loras_of(const nlohmann::json& input, const char* field,
+                                 const std::filesystem::path& lora_dir);
+
 }  // namespace rayvid::serve

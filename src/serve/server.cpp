@@ -42,6 +42,7 @@ std::map<std::string, ServedModel> open_models(const ServeOptions& options) {
     EngineOptions engine = options.engine;
     engine.model_dir = named ? spec.substr(eq + 1) : spec;
     ServedModel model;
+    model.options = engine;
     model.engine = Engine::open(engine);
     model.info = model.engine->info();
     model.name = named ? spec.substr(0, eq) : route_name(model.info.variant, engine.model_dir);
@@ -92,7 +93,12 @@ void run_server(const ServeOptions& options) {
   auto resolve = [&media](const std::string& field, const std::string& value) {
     return media.resolve_image(field, value, {});
   };
-  JobRunner runner(store, std::move(models), data / "outputs", limits, resolve);
+  if (!options.lora_dir.empty())
+    RAYVID_CHECK(fs::is_directory(options.lora_dir), BadInput,
+                 "--lora-dir {}: not a folder; pass the folder that holds the LoRA files",
+                 options.lora_dir);
+  JobRunner runner(store, std::move(models), data / "outputs", limits, resolve,
+                   options.lora_dir);
   const auto [requeued, failed] = runner.recover();
   if (requeued + failed > 0)
     spdlog::info("serve: {} job(s) from before the restart queued again, {} failed", requeued,
@@ -116,7 +122,7 @@ void run_server(const ServeOptions& options) {
   runner.start();
 
   std::string names;
-  for (const auto& [name, m] : runner.models()) names += (names.empty() ? "" : ", ") + name;
+  for (const auto& [name, m] : runner.model_infos()) names += (names.empty() ? "" : ", ") + name;
   const std::string url = options.host.find(':') == std::string::npos
                               ? fmt::format("http://{}:{}", options.host, port)
                               : fmt::format("http://[{}]:{}", options.host, port);

@@ -20,6 +20,7 @@ struct ServeOptions {
   std::string api_key;  // required unless the host is loopback
   std::string data_dir = "rayvid-serve";  // jobs.sqlite, uploads/, outputs/
   std::string web_dir;                    // the page's static files
+  std::string lora_dir;  // where a request's `loras` names files; empty: no per-request LoRAs
   Limits limits;
 };
 

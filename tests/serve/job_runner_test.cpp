@@ -32,7 +32,7 @@ class StandInEngine : public Engine {
     return {};
   }
   std::string variant() const override { return "stand-in"; }
-  ModelInfo info() const override { return {"stand-in", "wan2.2-ti2v", true, false}; }
+  ModelInfo info() const override { return {"stand-in", "wan2.2-ti2v", true, false, false}; }
 };
 
 struct Fixture {
@@ -49,7 +49,7 @@ struct Fixture {
     Limits limits;
     limits.queue_size = queue_size;
     std::map<std::string, ServedModel> models;
-    models["m"] = ServedModel{"m", engine, engine->info()};
+    models["m"] = ServedModel{"m", engine, engine->info(), {}, {}, {}};
     runner = std::make_unique<JobRunner>(*store, models, dir / "outputs", limits, nullptr);
   }
   Job job(const std::string& prompt) {

@@ -86,7 +86,10 @@ TEST(ServeRequestFields, EachBadFieldIsNamed) {
   EXPECT_EQ(refused_field({{"prompt", "x"}, {"duration", true}}), "duration");
   EXPECT_EQ(refused_field({{"prompt", "x"}, {"enable_sync_mode", "yes"}}), "enable_sync_mode");
   EXPECT_EQ(refused_field({{"prompt", "x"}, {"reference", {1, 2}}}), "reference");
-  EXPECT_EQ(refused_field({{"prompt", "x"}, {"loras", json::array()}}), "loras");
+  EXPECT_EQ(refused_field({{"prompt", "x"}, {"loras", "style.safetensors"}}), "loras");
+  EXPECT_EQ(refused_field({{"prompt", "x"}, {"loras", {{{"path", "a"}, {"strength", 1}}}}}), "loras");
+  EXPECT_EQ(refused_field({{"prompt", "x"}, {"loras", {{{"path", "a"}, {"scale", "1"}}}}}), "loras");
+  EXPECT_EQ(refused_field({{"prompt", "x"}, {"loras", {{{"path", "a"}, {"scale", 0.5}}}}}), "");
   Limits tight;
   tight.max_prompt_bytes = 10;
   EXPECT_EQ(refused_field({{"prompt", "eleven byte"}}, Task::kTextToVideo, tight), "prompt");

@@ -48,11 +48,23 @@ def nan_model(folder):
     return folder
 
 
+def demo_lora(path, rank=4):
+    """A diffusers/PEFT LoRA on the demo model's first self-attention query."""
+    from safetensors.numpy import save_file
+    rng = np.random.default_rng(11)
+    save_file({"transformer.blocks.0.attn1.to_q.lora_A.weight": rng.standard_normal((rank, 64), dtype=np.float32),
+               "transformer.blocks.0.attn1.to_q.lora_B.weight": rng.standard_normal((64, rank), dtype=np.float32)},
+              str(path))
+    return path
+
+
 class OfficialClient(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = scratch("client")
-        cls.server = Server(cls.dir / "data",
+        (cls.dir / "loras").mkdir()
+        demo_lora(cls.dir / "loras" / "tiny-style.safetensors")
+        cls.server = Server(cls.dir / "data", "--lora-dir", str(cls.dir / "loras"),
                             models=(str(DEMO_MODEL), "broken=" + str(nan_model(cls.dir / "broken")))).start()
         cls.client = wavespeed.Client(api_key="any-key-on-loopback", base_url=cls.server.url,
                                       max_retries=0)
@@ -106,6 +118,30 @@ class OfficialClient(unittest.TestCase):
         self.assertEqual(r["status"], "failed")
         self.assertIn("HTTP 400", r["error"])
         self.assertIn("frames", r["error"])
+
+    def test_per_request_loras_from_the_lora_folder(self):
+        lora = [{"path": "tiny-style.safetensors", "scale": 0.5}]
+        out = self.client.run(T2V, small(prompt="styled", seed=3, loras=lora))
+        sidecar = json.loads(urllib.request.urlopen(out["outputs"][0][:-4] + ".json").read())
+        self.assertEqual(len(sidecar["loras"]), 1, sidecar["loras"])
+        applied = sidecar["loras"][0]
+        self.assertTrue(applied["path"].endswith("tiny-style.safetensors"))
+        self.assertEqual((applied["expert"], applied["strength"], applied["tensors_changed"]),
+                         ("transformer", 0.5, 1))
+        # The next job without LoRAs runs on the model as it was.
+        out = self.client.run(T2V, small(prompt="plain", seed=3))
+        sidecar = json.loads(urllib.request.urlopen(out["outputs"][0][:-4] + ".json").read())
+        self.assertEqual(sidecar["loras"], [])
+        for loras, needle in (([{"path": "missing.safetensors"}], "no LoRA"),
+                              ([{"path": "../data/jobs.sqlite"}], "file name"),
+                              ([{"file": "tiny-style.safetensors"}], "path"),
+                              ("tiny-style.safetensors", "list")):
+            status, reply = self.server.json("POST", "/api/v3/" + T2V, small(prompt="x", loras=loras))
+            self.assertEqual((status, reply["field"]), (400, "loras"), reply)
+            self.assertIn(needle, reply["message"])
+        status, reply = self.server.json("POST", "/api/v3/" + T2V, small(prompt="x", loras_2=lora))
+        self.assertEqual((status, reply["field"]), (400, "loras_2"))
+        self.assertIn("two-expert", reply["message"])
 
     def test_field_errors_are_400_with_the_field(self):
         cases = [({"prompt": "x", "durration": 5}, "durration"),
