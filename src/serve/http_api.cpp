@@ -135,18 +135,38 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
         send_json(res, 500, {{"code", 500}, {"message", "internal error: " + what}, {"data", nullptr}});
       });
 
+  // What httplib answers itself (413 over --max-body-mb, 404 for no route) gets a JSON body too.
+  server.set_error_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const std::string message =
+        res.status == 413 ? fmt::format("the body is over the server's limit of {} bytes "
+                                        "(--max-body-mb); upload images instead of inlining them",
+                                        ctx.limits.max_body_bytes)
+        : res.status == 404 ? "no such path: " + req.path + " (the API is under /api/v3/)"
+                            : fmt::format("HTTP {}", res.status);
+    send_json(res, res.status, {{"code", res.status}, {"message", message}, {"data", nullptr}});
+  });
+
   server.Get("/api/v3/models", [&ctx](const httplib::Request&, httplib::Response& res) {
     json models = json::array();
     for (const auto& [name, info] : ctx.runner.model_infos()) {
       std::vector<Task> tasks;
       if (!info.requires_image) tasks.push_back(Task::kTextToVideo);
       if (info.accepts_image) tasks.push_back(Task::kImageToVideo);
-      for (Task t : tasks)
+      for (Task t : tasks) {
         models.push_back({{"model_id", route_of(name, t)},
                           {"name", name},
                           {"type", task_name(t)},
                           {"variant", info.variant},
                           {"family", info.family}});
+        if (name == ctx.default_model)
+          models.push_back({{"model_id", std::string(kHostedModel) + "/" + task_name(t)},
+                            {"name", name},
+                            {"type", task_name(t)},
+                            {"variant", info.variant},
+                            {"family", info.family},
+                            {"alias_of", route_of(name, t)}});
+      }
     }
     send_data(res, models);
   });
@@ -244,9 +264,10 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
       const std::string route = req.matches[1];
       const size_t slash = route.rfind('/');
       const std::string task_text = slash == std::string::npos ? "" : route.substr(slash + 1);
-      const std::string name = route.rfind("rayvid/", 0) == 0 && slash > 7
-                                   ? route.substr(7, slash - 7)
-                                   : std::string();
+      const std::string prefix = slash == std::string::npos ? "" : route.substr(0, slash);
+      const std::string name = prefix == kHostedModel               ? ctx.default_model
+                               : route.rfind("rayvid/", 0) == 0 && slash > 7 ? route.substr(7, slash - 7)
+                                                                            : std::string();
       const auto infos = ctx.runner.model_infos();
       const auto model = infos.find(name);
       if (model == infos.end() ||

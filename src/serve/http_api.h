@@ -19,7 +19,13 @@ struct ApiContext {
   Limits limits;
   std::string api_key;           // empty: no key checked (loopback only)
   std::set<std::string> own_authorities;  // host:port forms of this server, besides Host
+  // The model behind the hosted API's own ids (kHostedModel), so a script written for the hosted
+  // API runs with only its base URL changed: the first --model.
+  std::string default_model;
 };
+
+// The hosted Ray API's model id; "<id>/text-to-video" and "<id>/image-to-video" are routes here.
+inline constexpr const char* kHostedModel = "luma/ray-3.2";
 
 void install_routes(httplib::Server& server, ApiContext& context, const std::string& web_dir);
 

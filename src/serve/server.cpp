@@ -33,7 +33,8 @@ std::string route_name(const std::string& variant, const std::string& dir) {
 }
 
 // "NAME=DIR" or "DIR" (named by route_name). A name is a URL path segment.
-std::map<std::string, ServedModel> open_models(const ServeOptions& options) {
+std::map<std::string, ServedModel> open_models(const ServeOptions& options,
+                                               std::string* first_name) {
   RAYVID_CHECK(!options.models.empty(), BadArgument, "rayvid serve needs --model DIR (repeatable)");
   std::map<std::string, ServedModel> models;
   for (const std::string& spec : options.models) {
@@ -56,6 +57,7 @@ std::map<std::string, ServedModel> open_models(const ServeOptions& options) {
     RAYVID_CHECK(!models.count(model.name), BadArgument,
                  "--model {}: a second model named '{}'; name them apart with --model NAME=DIR",
                  spec, model.name);
+    if (models.empty()) *first_name = model.name;
     models.emplace(model.name, std::move(model));
   }
   return models;
@@ -87,7 +89,8 @@ void run_server(const ServeOptions& options) {
   RAYVID_CHECK(!ec, BadArgument, "--data-dir {}: {}", data.string(), ec.message());
   io::install_temp_file_cleanup();
 
-  auto models = open_models(options);
+  std::string default_model;
+  auto models = open_models(options, &default_model);
   JobStore store(data / "jobs.sqlite");
   MediaStore media(data / "uploads", store, limits);
   auto resolve = [&media](const std::string& field, const std::string& value) {
@@ -117,7 +120,8 @@ void run_server(const ServeOptions& options) {
                options.host, options.port);
   ApiContext context{runner, media, limits, options.api_key,
                      {fmt::format("127.0.0.1:{}", port), fmt::format("localhost:{}", port),
-                      fmt::format("[::1]:{}", port), fmt::format("{}:{}", options.host, port)}};
+                      fmt::format("[::1]:{}", port), fmt::format("{}:{}", options.host, port)},
+                     default_model};
   install_routes(server, context, options.web_dir);
   runner.start();
 

@@ -64,7 +64,7 @@ class OfficialClient(unittest.TestCase):
         cls.dir = scratch("client")
         (cls.dir / "loras").mkdir()
         demo_lora(cls.dir / "loras" / "tiny-style.safetensors")
-        cls.server = Server(cls.dir / "data", "--lora-dir", str(cls.dir / "loras"),
+        cls.server = Server(cls.dir / "data", "--lora-dir", str(cls.dir / "loras"), "--max-body-mb", "1",
                             models=(str(DEMO_MODEL), "broken=" + str(nan_model(cls.dir / "broken")))).start()
         cls.client = wavespeed.Client(api_key="any-key-on-loopback", base_url=cls.server.url,
                                       max_retries=0)
@@ -78,7 +78,15 @@ class OfficialClient(unittest.TestCase):
         self.assertEqual(status, 200)
         ids = sorted(m["model_id"] for m in reply["data"])
         self.assertEqual(ids, sorted([T2V, I2V, "rayvid/broken/text-to-video",
-                                      "rayvid/broken/image-to-video"]))
+                                      "rayvid/broken/image-to-video",
+                                      "luma/ray-3.2/text-to-video", "luma/ray-3.2/image-to-video"]))
+        aliases = {m["model_id"]: m["alias_of"] for m in reply["data"] if "alias_of" in m}
+        self.assertEqual(aliases, {"luma/ray-3.2/text-to-video": T2V, "luma/ray-3.2/image-to-video": I2V})
+
+    def test_the_hosted_model_id_runs_on_the_first_model(self):
+        out = self.client.run("luma/ray-3.2/text-to-video",
+                              small(prompt="hosted id", size="16:9", resolution="540p", duration="5s"))
+        self.assertEqual(probe(download(out["outputs"][0], self.dir / "hosted.mp4"))[1:], (256, 160, 9))
 
     def test_text_to_video(self):
         out = self.client.run(T2V, small(prompt="a red fox runs through snow", seed=5))
@@ -159,6 +167,13 @@ class OfficialClient(unittest.TestCase):
         status, _, payload = self.server.request("POST", "/api/v3/" + T2V, raw=b"{not json")
         self.assertEqual(status, 400)
         self.assertIn("not valid JSON", json.loads(payload)["message"])
+        big = "data:image/png;base64," + "A" * (2 << 20)
+        status, _, payload = self.server.request("POST", "/api/v3/" + I2V, {"prompt": "x", "image": big})
+        self.assertEqual(status, 413)
+        self.assertIn("--max-body-mb", json.loads(payload)["message"])
+        status, reply = self.server.json("GET", "/api/v3/nothing/here")
+        self.assertEqual(status, 404)
+        self.assertIn("no such path", reply["message"])
         status, reply = self.server.json("POST", "/api/v3/rayvid/nope/text-to-video", {"prompt": "x"})
         self.assertEqual(status, 404)
         self.assertIn("GET /api/v3/models", reply["message"])
