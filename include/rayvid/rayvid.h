@@ -43,7 +43,9 @@ struct EngineOptions {
 struct GenerateRequest {
   std::string prompt;                         // required, UTF-8
   std::string negative_prompt;                // diffusers' default: empty
-  std::optional<std::string> image;           // image-to-video source (path)
+  std::optional<std::string> image;           // image-to-video source (path): the first frame
+  // The last frame (path): Wan2.1 FLF2V (required there) and Wan2.2 A14B image-to-video.
+  std::optional<std::string> last_image;
   std::vector<std::string> reference_images;  // refused (kUnsupported) until a VACE model runs
   std::string size = "16:9";                  // aspect preset
   std::string resolution = "540p";            // short-side preset
@@ -150,6 +152,8 @@ struct ModelInfo {
   bool accepts_image = false;   // image-to-video
   bool requires_image = false;  // image-to-video only (no text-to-video)
   bool two_experts = false;     // Wan2.2 A14B: loras_2 / guidance_scale_2 apply
+  bool accepts_last_image = false;   // first + last frame (Wan2.1 FLF2V, Wan2.2 A14B I2V)
+  bool requires_last_image = false;  // Wan2.1 FLF2V: its image embedder expects both frames
 };
 
 class Engine {

@@ -84,7 +84,8 @@ class _Recorder:
 
         def preprocess(*a, **k):
             r = orig_pre(*a, **k)
-            rec.add("image_preprocessed", r)
+            # The first call is the image; a second (FLF2V's last_image) is the last frame.
+            rec.add("last_image_preprocessed" if "image_preprocessed" in rec.names else "image_preprocessed", r)
             return r
 
         vp.preprocess = preprocess

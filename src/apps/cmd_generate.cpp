@@ -15,7 +15,7 @@ namespace {
 struct GenerateFlags {
   GenerateRequest request;
   EngineOptions engine;
-  std::string image;
+  std::string image, last_image;
   std::string progress = "text";
   std::string seed = "0";
   std::vector<std::string> loras, loras_2;
@@ -47,8 +47,11 @@ void add_generate(CLI::App& app) {
   sub->add_option("--prompt,-p", r.prompt, "What the video shows (required)")->required();
   sub->add_option("--image,-i", flags->image,
                   "Source image for image-to-video (resized to cover the size, centre-cropped)");
+  sub->add_option("--last-image", flags->last_image,
+                  "The last frame, with --image as the first (Wan2.1 FLF2V, Wan2.2 I2V-A14B)");
   sub->add_option("--reference", r.reference_images,
-                  "Reference images (accepted for API compatibility; Wan models do not use them)");
+                  "Reference images (refused until a Wan VACE model runs: no model rayvid runs "
+                  "uses them)");
   sub->add_option("--negative-prompt,-n", r.negative_prompt,
                   "What to avoid (default: empty, as diffusers)");
   sub->add_option("--size", r.size, "Aspect preset: 16:9, 9:16, 1:1, 4:3, 3:4, 21:9")
@@ -151,6 +154,7 @@ void add_generate(CLI::App& app) {
     copy_if_given(cache_retention, flags->cache_retention, request.cache_retention);
     request.seed = parse_seed(flags->seed);
     if (!flags->image.empty()) request.image = flags->image;
+    if (!flags->last_image.empty()) request.last_image = flags->last_image;
     if (flags->engine.model_dir.empty()) flags->engine.model_dir = default_model_dir();
     for (const auto& l : flags->loras) flags->engine.loras.push_back(parse_lora_option(l));
     for (const auto& l : flags->loras_2) flags->engine.loras_2.push_back(parse_lora_option(l));

@@ -8,6 +8,7 @@
 
 #include "apps/commands.h"
 #include "engine/folder_check.h"
+#include "engine/request_plan.h"
 #include "io/regular_file.h"
 #include "io/safetensors.h"
 #include "models/clip/config.h"
@@ -106,6 +107,17 @@ void print_config_summary(const models::ModelFolder& folder, const models::Compo
   (void)folder;
 }
 
+// What `rayvid generate` can give this model besides the prompt, and what it cannot.
+void print_inputs(const engine::ModelPlan& p) {
+  std::vector<std::string> takes{"--prompt"};
+  if (p.accepts_image) takes.push_back(p.requires_image ? "--image (required)" : "--image");
+  if (p.accepts_last_image)
+    takes.push_back(p.requires_last_image ? "--last-image (required)" : "--last-image");
+  fmt::print("inputs: {}; reference images, keyframes and control videos need a Wan VACE model "
+             "(not run yet)\n",
+             fmt::join(takes, ", "));
+}
+
 // Lists what it can, component by component, then validates what it printed (configs, the
 // components against each other, every checkpoint against its config, shards inside the folder):
 // each problem is a line of the listing, and the command fails with exit 3 naming the first.
@@ -145,6 +157,7 @@ void inspect_folder(const fs::path& path, bool list_tensors) {
   for (const auto& problem : engine::check_model_folder(folder)) problems.push_back(problem);
   if (problems.empty()) {
     fmt::print("checked: every config valid, components compatible, checkpoints match\n");
+    print_inputs(engine::describe_model(folder));
     return;
   }
   for (const auto& problem : problems) fmt::print("problem: {}\n", problem);

@@ -23,6 +23,8 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
   j["prompt"] = request.prompt;
   j["negative_prompt"] = request.negative_prompt;
   j["image"] = request.image ? nlohmann::json(*request.image) : nlohmann::json(nullptr);
+  j["last_image"] =
+      request.last_image ? nlohmann::json(*request.last_image) : nlohmann::json(nullptr);
   j["seed"] = request.seed;
   j["variant"] = result.variant;
   j["sampler"] = result.sampler;

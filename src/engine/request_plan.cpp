@@ -189,6 +189,12 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
   const bool i2v = p.pipeline_class == "WanImageToVideoPipeline";
   p.accepts_image = i2v || p.expand_timesteps;  // TI2V folders do both
   p.requires_image = i2v;
+  // diffusers' WanImageToVideoPipeline(last_image=...): the concat conditioning gets the last
+  // frame too; CLIP tokens of both images need the FLF2V embedder's positions (a plain Wan2.1
+  // I2V embedder would see a batch of two). TI2V's first-frame replacement has no last frame.
+  const bool flf2v = configs.dit.pos_embed_seq_len.has_value();
+  p.accepts_last_image = i2v && !p.expand_timesteps && (flf2v || !p.has_image_encoder);
+  p.requires_last_image = flf2v;
   p.presets = p.expand_timesteps ? pipeline::preset_family_ti2v() : pipeline::preset_family_wan21();
 
   p.dit_dim = configs.dit.dim;
@@ -385,6 +391,27 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
     RAYVID_CHECK(fs::is_regular_file(ref, ref_ec), BadInput, "--reference {}: {}", ref,
                  fs::is_directory(ref, ref_ec) ? "is a folder, not an image file; pass an image"
                                                : "file not found");
+  }
+  if (request.last_image) {
+    RAYVID_CHECK(model.accepts_last_image, Unsupported,
+                 "--last-image: this model ({}) cannot end on a given frame; first+last frame "
+                 "needs a Wan2.1 FLF2V or Wan2.2 I2V-A14B model",
+                 model.variant);
+    RAYVID_CHECK(request.image.has_value(), BadArgument,
+                 "--last-image needs --image too (the first frame)");
+    std::error_code last_ec;
+    RAYVID_CHECK(fs::is_regular_file(*request.last_image, last_ec), BadInput, "--last-image {}: {}",
+                 *request.last_image,
+                 fs::is_directory(*request.last_image, last_ec)
+                     ? "is a folder, not an image file; pass the path of a PNG, JPEG, WebP or BMP"
+                     : "file not found");
+    io::read_image(*request.last_image);
+    plan.last_image = *request.last_image;
+  } else {
+    RAYVID_CHECK(!model.requires_last_image || !request.image, BadArgument,
+                 "this model ({}) is first-and-last-frame (FLF2V): pass --last-image PATH with "
+                 "--image",
+                 model.variant);
   }
   // No model rayvid runs today uses reference images: refused, never dropped silently.
   RAYVID_CHECK(request.reference_images.empty(), Unsupported,

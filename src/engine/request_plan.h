@@ -26,6 +26,10 @@ struct ModelPlan {
   double boundary_ratio = 0;       // A14B expert switch, fraction of num_train_timesteps
   bool accepts_image = false;
   bool requires_image = false;
+  // First + last frame: Wan2.1 FLF2V (a CLIP image embedder with positions for two images: it
+  // needs both) and Wan2.2 A14B I2V (no CLIP; the mask marks the last frame too).
+  bool accepts_last_image = false;
+  bool requires_last_image = false;
   int max_sequence_length = 512;
   int default_steps = 50;
   double default_guidance = 5.0;
@@ -59,6 +63,7 @@ struct RequestPlan {
   std::optional<pipeline::StepCacheSettings> step_cache;  // TeaCache / MagCache
   int guided_steps = 0;  // the steps that use guidance, from the start (0 without guidance)
   std::optional<std::filesystem::path> image;
+  std::optional<std::filesystem::path> last_image;
   std::filesystem::path output;
   double estimated_peak_bytes = 0;
 };

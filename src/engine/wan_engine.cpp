@@ -55,8 +55,10 @@ class WanEngine : public Engine {
 
   std::string variant() const override { return plan_.variant; }
   ModelInfo info() const override {
-    return {plan_.variant, plan_.family, plan_.accepts_image, plan_.requires_image,
-            plan_.two_experts};
+    return {plan_.variant,           plan_.family,
+            plan_.accepts_image,     plan_.requires_image,
+            plan_.two_experts,       plan_.accepts_last_image,
+            plan_.requires_last_image};
   }
 
   // Every LibTorch error becomes a rayvid::Error here, at the engine boundary: out of memory on any
@@ -128,6 +130,10 @@ class WanEngine : public Engine {
     if (plan.image) {
       spec.source =
           io::resize_cover_crop(io::read_image(*plan.image), plan.shape.width, plan.shape.height);
+    }
+    if (plan.last_image) {
+      spec.last = io::resize_cover_crop(io::read_image(*plan.last_image), plan.shape.width,
+                                        plan.shape.height);
     }
     spec.shape = plan.shape;
     spec.seed = request.seed;

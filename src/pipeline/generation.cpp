@@ -21,7 +21,7 @@ at::Tensor image_to_tensor(const io::Image& image, c10::Device device) {
 struct ImageCondition {
   Conditioning kind = Conditioning::kNone;
   at::Tensor condition;              // see DenoiseSetup::condition
-  std::optional<at::Tensor> tokens;  // CLIP tokens [1, 257, 1280] (Wan2.1 I2V)
+  std::optional<at::Tensor> tokens;  // CLIP tokens [1, 257, 1280] (Wan2.1 I2V); FLF2V: [2, ...]
 };
 
 ImageCondition condition_on_image(const PipelineComponents& c, const GenerationSpec& spec,
@@ -29,13 +29,21 @@ ImageCondition condition_on_image(const PipelineComponents& c, const GenerationS
   const io::Image& source = *spec.source;
   const auto& shape = spec.shape;
   ImageCondition result;
-  if (c.image) result.tokens = c.image->encode(source);                         // [1, 257, 1280]
+  if (c.image) {
+    at::Tensor tokens = c.image->encode(source);  // [1, 257, 1280]
+    // FLF2V: first and last image as a batch of two; the DiT's embedder joins them into one
+    // sequence of 514 and adds its positions (diffusers' encode_image([image, last_image])).
+    if (spec.last) tokens = at::cat({tokens, c.image->encode(*spec.last)}, 0);
+    result.tokens = tokens;
+  }
   const at::Tensor pixels = image_to_tensor(source, spec.device).unsqueeze(2);  // [1, 3, 1, H, W]
   at::Tensor video = pixels;
-  if (!spec.expand_timesteps) {  // first frame + zero frames, really encoded (causal VAE)
-    video = at::cat(
-        {pixels, at::zeros({1, 3, shape.frames - 1, shape.height, shape.width}, pixels.options())},
-        2);
+  if (!spec.expand_timesteps) {  // first frame + zero frames (+ last frame), really encoded
+    const int64_t blank = shape.frames - 1 - (spec.last ? 1 : 0);
+    std::vector<at::Tensor> parts{
+        pixels, at::zeros({1, 3, blank, shape.height, shape.width}, pixels.options())};
+    if (spec.last) parts.push_back(image_to_tensor(*spec.last, spec.device).unsqueeze(2));
+    video = at::cat(parts, 2);
   }
   const at::Tensor latent = c.vae->normalize(c.vae->encode(video));  // fp32 on the device
   if (spec.expand_timesteps) {
@@ -44,7 +52,10 @@ ImageCondition condition_on_image(const PipelineComponents& c, const GenerationS
   } else {
     result.kind = Conditioning::kConcat;
     at::Tensor mask = at::zeros({1, 4, latent_frames, h, w}, latent.options());
-    mask.select(2, 0).fill_(1.0);                   // latent frame 0 = the given pixel frame
+    mask.select(2, 0).fill_(1.0);  // latent frame 0 = the given pixel frame
+    // The last latent frame packs pixel frames F-4..F-1 in its 4 mask channels: the last pixel
+    // frame is channel 3 (diffusers' mask_lat_size with last_image).
+    if (spec.last) mask.select(2, latent_frames - 1).select(1, 3).fill_(1.0);
     result.condition = at::cat({mask, latent}, 1);  // [1, 4 + z, T, h, w]
   }
   return result;

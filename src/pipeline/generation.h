@@ -34,6 +34,7 @@ struct GenerationSpec {
   std::string prompt;
   std::string negative_prompt;
   std::optional<io::Image> source;  // image-to-video: already resized to shape.width x height
+  std::optional<io::Image> last;    // the last frame (FLF2V, A14B I2V): resized like source
   VideoShape shape;
   uint64_t seed = 0;
   double guidance_scale = 1;      // > 1: batch-2 guidance with the negative prompt

@@ -294,7 +294,7 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
       auto resolve = [&](const std::string& field, const std::string& value) {
         return ctx.media.resolve_image(field, value, own);
       };
-      for (const char* field : {"image"}) {
+      for (const char* field : {"image", "last_image"}) {
         if (!job.input.contains(field)) continue;
         const fs::path file = resolve(field, job.input[field].get<std::string>());
         job.input[field] = "/media/" + file.parent_path().filename().string() + "/" +

@@ -13,7 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-const std::set<std::string> kStringFields = {"prompt",  "negative_prompt", "image",  "size",
+const std::set<std::string> kStringFields = {"prompt",  "negative_prompt", "image",  "last_image", "size",
                                              "resolution", "sampler",       "recipe", "cache",
                                              "cache_table"};
 const std::set<std::string> kIntFields = {"steps", "width", "height", "frames", "fps",
@@ -95,7 +95,7 @@ json normalise_input(const json& body, Task task, const Limits& limits, uint64_t
       continue;
     } else {
       bad_field(key,
-                "unknown field; rayvid reads prompt, negative_prompt, image, reference, size, "
+                "unknown field; rayvid reads prompt, negative_prompt, image, last_image, reference, size, "
                 "resolution, duration, seed, steps, sampler, guidance_scale, guidance_scale_2, "
                 "shift, width, height, frames, fps, recipe, cache, cache_threshold, cache_table, "
                 "teacache_e0, cache_max_skip, cache_retention, guidance_until, loras, loras_2, "
@@ -112,6 +112,9 @@ json normalise_input(const json& body, Task task, const Limits& limits, uint64_t
                                    input[field].get<std::string>().size(),
                                    limits.max_prompt_bytes));
   }
+  if (task == Task::kTextToVideo && input.contains("last_image"))
+    bad_field("last_image", "this is a text-to-video route; send both frames to the model's "
+                            "image-to-video route");
   if (task == Task::kTextToVideo && input.contains("image"))
     bad_field("image", "this is a text-to-video route; send the image to the model's "
                        "image-to-video route");
@@ -157,6 +160,8 @@ GenerateRequest to_generate_request(const json& input, const ImageResolver& reso
   if (input.contains("teacache_e0")) r.teacache_e0 = input["teacache_e0"].get<bool>();
   r.seed = input.at("seed").get<uint64_t>();
   if (input.contains("image")) r.image = resolve("image", input["image"].get<std::string>()).string();
+  if (input.contains("last_image"))
+    r.last_image = resolve("last_image", input["last_image"].get<std::string>()).string();
   if (input.contains("reference"))
     for (const auto& ref : input["reference"])
       r.reference_images.push_back(resolve("reference", ref.get<std::string>()).string());

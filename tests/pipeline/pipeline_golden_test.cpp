@@ -1,5 +1,6 @@
 // End-to-end parity with the diffusers Wan pipelines on every tiny family (text-to-video, Wan2.1
-// image-to-video with CLIP, Wan2.2 TI2V text and image, two experts), with and without guidance:
+// image-to-video with CLIP, first and last frame, Wan2.2 TI2V text and image, two experts), with
+// and without guidance:
 // the same seed gives the same initial noise, every step's latent and the decoded video match
 // within 1e-3 relative error in fp32. The engine runs exactly as `rayvid generate` does; its
 // --dump-latents hook exposes the intermediates.
@@ -20,14 +21,15 @@ at::Tensor dumped(const fs::path& dir, const std::string& file, const std::strin
   return io::WeightStore::open_file(dir / file).tensor(name).clone();
 }
 
-void run_case(const std::string& family, const nlohmann::json& c, const test::GoldenSet& golden) {
+void run_case(const std::string& family, const nlohmann::json& c, const test::GoldenSet& golden,
+              const fs::path& model_dir) {
   const auto& p = c["params"];
   const std::string name = c["name"];
   SCOPED_TRACE(family + " " + name);
   const fs::path scratch = test::scratch_dir("pipeline_" + family + "_" + name);
 
   EngineOptions options;
-  options.model_dir = (test::fixtures_dir() / "models" / family).string();
+  options.model_dir = model_dir.string();
   options.device = "cpu";
   options.dtype = "fp32";
   auto engine = Engine::open(options);
@@ -44,6 +46,8 @@ void run_case(const std::string& family, const nlohmann::json& c, const test::Go
   if (p["guidance_scale_2"].is_number()) request.guidance_scale_2 = p["guidance_scale_2"];
   if (p.contains("image_png"))
     request.image = (golden.dir() / p["image_png"].get<std::string>()).string();
+  if (p.contains("last_image_png"))
+    request.last_image = (golden.dir() / p["last_image_png"].get<std::string>()).string();
   request.output = (scratch / "out.mp4").string();
   request.dump_latents_dir = (scratch / "dump").string();
   const GenerateResult result = engine->generate(request);
@@ -68,21 +72,31 @@ void run_case(const std::string& family, const nlohmann::json& c, const test::Go
       << "decoded video";
 }
 
-void run_family(const std::string& family) {
-  const test::GoldenSet golden(family);
+void run_cases(const std::string& family, const test::GoldenSet& golden, const fs::path& model_dir) {
   int cases = 0;
   for (const auto& c : golden.manifest().json()["cases"]) {
     if (c["kind"] != "pipeline") continue;
-    run_case(family, c, golden);
+    run_case(family, c, golden, model_dir);
     ++cases;
   }
   EXPECT_GE(cases, 2) << "with and without guidance";
+}
+
+void run_family(const std::string& family) {
+  run_cases(family, test::GoldenSet(family), test::fixtures_dir() / "models" / family);
 }
 
 TEST(PipelineGolden, Wan21TextToVideo) { run_family("wan21_t2v"); }
 TEST(PipelineGolden, Wan21ImageToVideoWithClip) { run_family("wan21_i2v"); }
 TEST(PipelineGolden, Wan22TI2VTextAndImage) { run_family("wan22_ti2v"); }
 TEST(PipelineGolden, Wan22TwoExperts) { run_family("wan22_a14b"); }
+// Wan2.1 FLF2V: WanImageToVideoPipeline(image=first, last_image=last) on a tiny FLF2V folder
+// (scripts/reference/extra_flf2v.py): CLIP tokens of both frames with the embedder's positions,
+// the last frame in the VAE condition and the mask.
+TEST(PipelineGolden, Wan21FirstAndLastFrame) {
+  const auto golden = test::GoldenSet::extra("flf2v");
+  run_cases("flf2v", golden, golden.dir() / "model");
+}
 
 }  // namespace
 }  // namespace rayvid

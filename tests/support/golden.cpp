@@ -46,9 +46,14 @@ double relative_error(const at::Tensor& out, const at::Tensor& ref) {
   return failure;
 }
 
-GoldenSet::GoldenSet(const std::string& family)
-    : dir_(fixtures_dir() / "golden" / family),
-      manifest_(io::JsonFile::load(dir_ / "manifest.json")) {}
+GoldenSet::GoldenSet(const std::string& family) : GoldenSet(Dir{fixtures_dir() / "golden" / family}) {}
+
+GoldenSet::GoldenSet(Dir dir)
+    : dir_(std::move(dir.path)), manifest_(io::JsonFile::load(dir_ / "manifest.json")) {}
+
+GoldenSet GoldenSet::extra(const std::string& name) {
+  return GoldenSet(Dir{fixtures_dir() / "golden_extra" / name});
+}
 
 io::WeightStore GoldenSet::open(const std::string& file) const {
   return io::WeightStore::open_file(dir_ / file);

@@ -23,7 +23,8 @@ double relative_error(const at::Tensor& out, const at::Tensor& ref);
 // One family's golden folder: <fixtures>/golden/<family>/ with manifest.json and *.safetensors.
 class GoldenSet {
  public:
-  explicit GoldenSet(const std::string& family);
+  explicit GoldenSet(const std::string& family);  // fixtures/golden/<family>
+  static GoldenSet extra(const std::string& name);  // fixtures/golden_extra/<name>
   const io::JsonFile& manifest() const { return manifest_; }
   const std::filesystem::path& dir() const { return dir_; }
   // A tensor by name from the given golden file (fp32 copy, detached from the mapping).
@@ -31,6 +32,10 @@ class GoldenSet {
   io::WeightStore open(const std::string& file) const;
 
  private:
+  struct Dir {
+    std::filesystem::path path;
+  };
+  explicit GoldenSet(Dir dir);
   std::filesystem::path dir_;
   io::JsonFile manifest_;
 };
