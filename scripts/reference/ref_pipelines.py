@@ -84,8 +84,15 @@ class _Recorder:
 
         def preprocess(*a, **k):
             r = orig_pre(*a, **k)
-            # The first call is the image; a second (FLF2V's last_image) is the last frame.
-            rec.add("last_image_preprocessed" if "image_preprocessed" in rec.names else "image_preprocessed", r)
+            # The first call is the image; a second (FLF2V's last_image) is the last frame; VACE
+            # preprocesses each reference image.
+            key = "image_preprocessed"
+            if key in rec.names:
+                key = "last_image_preprocessed"
+            n = 2
+            while key in rec.names:
+                key, n = f"image_preprocessed.{n}", n + 1
+            rec.add(key, r)
             return r
 
         vp.preprocess = preprocess
@@ -169,8 +176,8 @@ def _run(pipe, gs: GoldenSet, file: str, run: str, kwargs: dict, extra_params: d
         "guidance_scale_2": kwargs.get("guidance_scale_2"), "seed": SEED,
         "generator": "torch.Generator('cpu').manual_seed(seed)", "output_type": "pt",
         "max_sequence_length": 512, "pipeline_class": type(pipe).__name__,
-        "expand_timesteps": bool(pipe.config.expand_timesteps),
-        "boundary_ratio": pipe.config.boundary_ratio,
+        "expand_timesteps": bool(pipe.config.get("expand_timesteps", False)),
+        "boundary_ratio": pipe.config.get("boundary_ratio"),
         "scheduler": {k: v for k, v in dict(sch.config).items() if not k.startswith("_")},
         "timesteps": [int(t) for t in sch.timesteps], "sigmas": [float(x) for x in sch.sigmas],
         "steps": step_info,

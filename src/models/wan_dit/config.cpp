@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <map>
 
 #include "core/check.h"
@@ -48,6 +49,10 @@ WanDiTConfig from_diffusers_json(const io::JsonFile& json) {
   c.added_kv_proj_dim = json.get_optional<int64_t>("added_kv_proj_dim");
   c.pos_embed_seq_len = json.get_optional<int64_t>("pos_embed_seq_len");
   c.rope_max_seq_len = json.get_or<int64_t>("rope_max_seq_len", 1024);
+  if (json.has("vace_layers")) {
+    c.vace_layers = json.require<std::vector<int64_t>>("vace_layers");
+    c.vace_in_channels = json.get_or<int64_t>("vace_in_channels", 96);
+  }
   return c;
 }
 
@@ -74,6 +79,10 @@ WanDiTConfig from_original_json(const io::JsonFile& json) {
     c.added_kv_proj_dim = c.dim;
   }
   if (model_type == "flf2v") c.pos_embed_seq_len = kFlf2vImageTokens;
+  if (json.has("vace_layers")) {  // VaceWanModel: vace_layers, vace_in_dim
+    c.vace_layers = json.require<std::vector<int64_t>>("vace_layers");
+    c.vace_in_channels = json.get_or<int64_t>("vace_in_dim", c.in_channels);
+  }
   return c;
 }
 
@@ -121,6 +130,18 @@ WanDiTConfig WanDiTConfig::detect(const WeightSource& source, int64_t head_dim) 
     if (shapes.count("condition_embedder.image_embedder.pos_embed"))
       c.pos_embed_seq_len = shape_of("condition_embedder.image_embedder.pos_embed")[1];
   }
+  if (shapes.count("vace_patch_embedding.weight")) {
+    // Shapes give the VACE blocks' count, not where their hints go: every release spaces them
+    // evenly from block 0 (30 layers / 15 blocks, 40 / 8), which is what this assumes.
+    c.vace_in_channels = shape_of("vace_patch_embedding.weight")[1];
+    int64_t n = 0;
+    while (shapes.count(fmt::format("vace_blocks.{}.scale_shift_table", n))) ++n;
+    RAYVID_CHECK(n > 0 && c.num_layers % n == 0, BadInput,
+                 "{}: {} VACE blocks do not divide {} layers evenly; give the config.json with "
+                 "vace_layers",
+                 source.label(), n, c.num_layers);
+    for (int64_t k = 0; k < n; ++k) c.vace_layers.push_back(k * (c.num_layers / n));
+  }
   c.validate(source.label());
   return c;
 }
@@ -156,6 +177,17 @@ WanDiTConfig WanDiTConfig::preset(std::string_view name) {
 }
 
 void WanDiTConfig::validate(const std::string& where) const {
+  if (is_vace()) {
+    check_size(where, "vace_in_channels", vace_in_channels, kMaxConfigWidth);
+    RAYVID_CHECK(vace_layers.front() == 0 && std::is_sorted(vace_layers.begin(), vace_layers.end()) &&
+                     std::adjacent_find(vace_layers.begin(), vace_layers.end()) == vace_layers.end() &&
+                     vace_layers.back() < num_layers,
+                 BadInput,
+                 "{}: vace_layers [{}] must start at 0, increase, and stay below num_layers {}",
+                 where, fmt::join(vace_layers, ", "), num_layers);
+    RAYVID_CHECK(!image_dim.has_value(), BadInput,
+                 "{}: a VACE transformer has no image tokens (image_dim must be null)", where);
+  }
   check_size(where, "num_attention_heads", num_attention_heads, kMaxConfigHeads);
   check_size(where, "dim", dim, kMaxConfigWidth);
   RAYVID_CHECK(dim % num_attention_heads == 0, BadInput,
@@ -201,9 +233,12 @@ void WanDiTConfig::validate(const std::string& where) const {
 }
 
 std::string WanDiTConfig::summary() const {
-  return fmt::format("dim {}, {} layers, {} heads, ffn {}, in {}, out {}{}", dim, num_layers,
+  return fmt::format("dim {}, {} layers, {} heads, ffn {}, in {}, out {}{}{}", dim, num_layers,
                      num_attention_heads, ffn_dim, in_channels, out_channels,
-                     image_dim ? fmt::format(", image tokens {}", *image_dim) : "");
+                     image_dim ? fmt::format(", image tokens {}", *image_dim) : "",
+                     is_vace() ? fmt::format(", VACE {} blocks (control {} channels)",
+                                             vace_layers.size(), vace_in_channels)
+                               : "");
 }
 
 }  // namespace rayvid::models::wan_dit

@@ -32,9 +32,15 @@ struct WanDiTConfig {
   std::optional<int64_t> added_kv_proj_dim;  // 5120 (= dim): image key/value input size
   std::optional<int64_t> pos_embed_seq_len;  // 514: FLF2V image positions (2 x 257 tokens)
   int64_t rope_max_seq_len = 1024;           // RoPE positions per axis
+  // Wan2.1 VACE (diffusers WanVACETransformer3DModel): the main blocks after which VACE hint k is
+  // added ({0, 2, ..., 28} for 1.3B, {0, 5, ..., 35} for 14B; one VACE block per entry), and the
+  // control input's channels (96: inactive 16 + reactive 16 + an 8x8 mask 64). Empty: not VACE.
+  std::vector<int64_t> vace_layers;
+  int64_t vace_in_channels = 0;
 
   int64_t attention_head_dim() const { return dim / num_attention_heads; }  // 128
   bool has_image_input() const { return image_dim.has_value(); }
+  bool is_vace() const { return !vace_layers.empty(); }
 
   // A component folder's config.json; diffusers fields ("num_attention_heads") or original Wan
   // fields ("dim", "num_heads", "model_type"). Validated.

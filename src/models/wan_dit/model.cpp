@@ -109,19 +109,45 @@ ContextCache WanDiT::prepare_context(const at::Tensor& text, const at::Tensor& i
   cache.blocks.reserve(weights_.blocks.size());
   for (const BlockWeights& block : weights_.blocks)
     cache.blocks.push_back(prepare_block_context(block, text_tokens, image_tokens, settings_));
+  for (const VaceBlockWeights& vace : weights_.vace_blocks)
+    cache.vace_blocks.push_back(prepare_block_context(vace.block, text_tokens, {}, settings_));
   return cache;
+}
+
+void WanDiT::set_control(ContextCache& context, const at::Tensor& control, double scale) const {
+  c10::InferenceMode guard(inference_mode_on(options_.device));
+  RAYVID_CHECK(config_.is_vace(), BadArgument,
+               "control states need a VACE transformer (this one has no vace_blocks)");
+  const auto& patch = config_.patch_size;
+  RAYVID_CHECK(control.dim() == 5 && control.size(1) == config_.vace_in_channels &&
+                   (control.size(0) == 1 || control.size(0) == context.batch),
+               BadArgument, "VACE control: expected [1 or {}, {}, frames, height, width], got [{}]",
+               context.batch, config_.vace_in_channels, fmt::join(control.sizes(), ", "));
+  for (int axis = 0; axis < 3; ++axis)
+    RAYVID_CHECK(control.size(2 + axis) % patch[axis] == 0, BadArgument,
+                 "VACE control [{}]: frames, height and width must be multiples of the patch",
+                 fmt::join(control.sizes(), ", "));
+  const Linear embedding{weights_.vace_patch_embedding.weight.view({config_.dim, -1}),
+                         weights_.vace_patch_embedding.bias};
+  const at::Tensor tokens = patchify(control.to(options_.device, settings_.dtype), patch);
+  context.control = linear(tokens, embedding, settings_).expand({context.batch, -1, -1});
+  context.control_scale = scale;
 }
 
 ContextCache first_rows(const ContextCache& context, int64_t rows) {
   RAYVID_CHECK(rows >= 1 && rows <= context.batch, Internal,
                "first_rows: {} rows of a batch-{} context", rows, context.batch);
   auto narrow = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, 0, rows) : t; };
+  auto narrow_block = [&](const BlockContext& b) {
+    return BlockContext{narrow(b.text_key), narrow(b.text_value), narrow(b.image_key),
+                        narrow(b.image_value)};
+  };
   ContextCache out;
   out.batch = rows;
-  for (const BlockContext& b : context.blocks) {
-    out.blocks.push_back(
-        {narrow(b.text_key), narrow(b.text_value), narrow(b.image_key), narrow(b.image_value)});
-  }
+  for (const BlockContext& b : context.blocks) out.blocks.push_back(narrow_block(b));
+  for (const BlockContext& b : context.vace_blocks) out.vace_blocks.push_back(narrow_block(b));
+  out.control = narrow(context.control);
+  out.control_scale = context.control_scale;
   return out;
 }
 
@@ -166,6 +192,35 @@ at::Tensor WanDiT::first_block_cached(at::Tensor x, const at::Tensor& time_proj,
   return x;
 }
 
+at::Tensor WanDiT::vace_blocks(at::Tensor x, const at::Tensor& time_proj,
+                               const TimestepGroups& groups, const ops::Rope3DTable& rope,
+                               const ContextCache& context) const {
+  RAYVID_CHECK(context.control.defined(), BadArgument,
+               "this VACE transformer needs control states (WanDiT::set_control)");
+  const int64_t length = x.size(1);
+  at::Tensor c = context.control;  // [B, Lc, dim]
+  RAYVID_CHECK(c.size(1) <= length, BadArgument,
+               "VACE control has {} tokens, more than the latents' {}", c.size(1), length);
+  if (c.size(1) < length)  // diffusers pads with zeros after the patch embedding
+    c = at::cat({c, at::zeros({c.size(0), length - c.size(1), c.size(2)}, c.options())}, 1);
+  const auto& w = weights_.vace_blocks;
+  // VACE block 0 reads the patch-embedded latents, before any main block.
+  c = linear(c, w[0].proj_in, settings_) + x;
+  size_t k = 0;
+  for (size_t i = 0; i < weights_.blocks.size(); ++i) {
+    x = block_forward(std::move(x), weights_.blocks[i], time_proj, groups, rope, context.blocks[i],
+                      settings_);
+    if (k < w.size() && static_cast<int64_t>(i) == config_.vace_layers[k]) {
+      c = block_forward(std::move(c), w[k].block, time_proj, groups, rope, context.vace_blocks[k],
+                        settings_);
+      const at::Tensor hint = linear(c, w[k].proj_out, settings_);  // [B, L, dim]
+      x = context.control_scale == 1.0 ? x + hint : x + hint * context.control_scale;
+      ++k;
+    }
+  }
+  return x;
+}
+
 at::Tensor WanDiT::time_embedding(double timestep, bool projected) const {
   c10::InferenceMode guard(inference_mode_on(options_.device));
   const at::Tensor t = at::full({1}, timestep, at::TensorOptions().device(options_.device));
@@ -201,7 +256,12 @@ at::Tensor WanDiT::forward(const at::Tensor& latents, const at::Tensor& timestep
                                weights_.patch_embedding.bias};
   at::Tensor x = linear(tokens, patch_embedding, settings_);  // [B, L, dim]
 
-  if (cache && cache->first_block_threshold > 0) {
+  RAYVID_CHECK(!config_.is_vace() || !cache, Unsupported,
+               "step caching does not apply to a VACE transformer yet (its hints are not in the "
+               "cached residual); run without --cache");
+  if (config_.is_vace()) {
+    x = vace_blocks(std::move(x), time.proj, groups, *rope, context);
+  } else if (cache && cache->first_block_threshold > 0) {
     x = first_block_cached(std::move(x), time.proj, groups, *rope, context, *cache);
   } else if (cache && cache->reuse) {
     RAYVID_CHECK(cache->residual.defined() && cache->residual.sizes() == x.sizes(), Internal,

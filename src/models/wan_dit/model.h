@@ -38,6 +38,11 @@ struct WanDiTOptions {
 struct ContextCache {
   int64_t batch = 0;
   std::vector<BlockContext> blocks;  // one per transformer block
+  // VACE: text K/V of each VACE block, and the patch-embedded control [B, Lc, dim] with its scale
+  // (WanDiT::set_control).
+  std::vector<BlockContext> vace_blocks;
+  at::Tensor control;
+  double control_scale = 1.0;
 };
 
 class RopeTableCache;
@@ -87,6 +92,9 @@ class WanDiT {
   // text: [B, Lt, text_dim] (umT5 output, padding rows zero); image: [B, Li, image_dim] CLIP
   // tokens for Wan2.1 I2V ([2B, Li, image_dim] first+last frame for FLF2V), else undefined.
   ContextCache prepare_context(const at::Tensor& text, const at::Tensor& image = {}) const;
+  // VACE: the control states [1 or B, vace_in_channels, F, H, W] (the same for every step) and
+  // the hints' scale (diffusers' conditioning_scale), patch-embedded once into `context`.
+  void set_control(ContextCache& context, const at::Tensor& control, double scale = 1.0) const;
 
   // latents: [B, in_channels, F, H, W] (F, H, W multiples of the patch); timestep: [B] or
   // [B, F·H·W/(pt·ph·pw)] (per token, TI2V). Returns the velocity [B, out_channels, F, H, W] in the
@@ -102,6 +110,11 @@ class WanDiT {
   at::Tensor time_embedding(double timestep, bool projected) const;
 
  private:
+  // The main blocks with VACE's hints: VACE block k runs just before main block vace_layers[k]
+  // needs its hint (diffusers runs them all first; the chain does not depend on the main blocks,
+  // so the results are the same, with one hint alive at a time).
+  at::Tensor vace_blocks(at::Tensor x, const at::Tensor& time_proj, const TimestepGroups& groups,
+                         const ops::Rope3DTable& rope, const ContextCache& context) const;
   // The blocks in first-block-cache mode (BlockResidualCache).
   at::Tensor first_block_cached(at::Tensor x, const at::Tensor& time_proj,
                                 const TimestepGroups& groups, const ops::Rope3DTable& rope,

@@ -30,6 +30,7 @@ constexpr NameRule kModelRules[] = {
     {"img_emb.emb_pos", "condition_embedder.image_embedder.pos_embed"},       // FLF2V
     {"head.head.", "proj_out."},
     {"head.modulation", "scale_shift_table"},
+    {"vace_patch_embedding.", "vace_patch_embedding."},  // VACE: the same name in both
 };
 
 // Tensors inside `blocks.<i>.`.
@@ -71,16 +72,24 @@ std::optional<std::string> apply_rules(std::string_view name, const NameRule* be
   return std::nullopt;
 }
 
+// Tensors only VACE blocks have (inside `vace_blocks.<k>.`); the rest are kBlockRules.
+constexpr NameRule kVaceBlockRules[] = {
+    {"before_proj.", "proj_in."},
+    {"after_proj.", "proj_out."},
+};
+
 std::optional<std::string> translate(const std::string& name, Direction direction) {
-  constexpr std::string_view kBlocks = "blocks.";
-  if (std::string_view(name).starts_with(kBlocks)) {
-    const size_t digits_end = name.find('.', kBlocks.size());
-    if (digits_end == std::string::npos || digits_end == kBlocks.size()) return std::nullopt;
-    const std::string_view index(name.data() + kBlocks.size(), digits_end - kBlocks.size());
+  for (const std::string_view prefix : {"blocks.", "vace_blocks."}) {
+    if (!std::string_view(name).starts_with(prefix)) continue;
+    const size_t digits_end = name.find('.', prefix.size());
+    if (digits_end == std::string::npos || digits_end == prefix.size()) return std::nullopt;
+    const std::string_view index(name.data() + prefix.size(), digits_end - prefix.size());
     if (!std::all_of(index.begin(), index.end(), [](char c) { return std::isdigit(c) != 0; }))
       return std::nullopt;
-    const auto rest = apply_rules(std::string_view(name).substr(digits_end + 1),
-                                  std::begin(kBlockRules), std::end(kBlockRules), direction);
+    const std::string_view tail = std::string_view(name).substr(digits_end + 1);
+    auto rest = apply_rules(tail, std::begin(kBlockRules), std::end(kBlockRules), direction);
+    if (!rest && prefix == "vace_blocks.")
+      rest = apply_rules(tail, std::begin(kVaceBlockRules), std::end(kVaceBlockRules), direction);
     if (!rest) return std::nullopt;
     return name.substr(0, digits_end + 1) + *rest;
   }

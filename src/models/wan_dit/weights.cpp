@@ -36,6 +36,17 @@ void visit_attention(const WeightVisitor& visit, const std::string& name, Attent
   }
 }
 
+void visit_block(const WeightVisitor& visit, const std::string& name, BlockWeights& b,
+                 const WanDiTConfig& c, bool image_path) {
+  const int64_t d = c.dim;
+  visit(name + ".scale_shift_table", {1, 6, d}, P::kFloat32, b.scale_shift_table);
+  visit_attention(visit, name + ".attn1", b.attn1, c, false);
+  visit_attention(visit, name + ".attn2", b.attn2, c, image_path);
+  if (c.cross_attn_norm) visit_norm(visit, name + ".norm2", b.norm2, d);
+  visit_linear(visit, name + ".ffn.net.0.proj", b.ffn_in, {c.ffn_dim, d});
+  visit_linear(visit, name + ".ffn.net.2", b.ffn_out, {d, c.ffn_dim});
+}
+
 }  // namespace
 
 void visit_weights(WanDiTWeights& w, const WanDiTConfig& c, const WeightVisitor& visit) {
@@ -62,18 +73,22 @@ void visit_weights(WanDiTWeights& w, const WanDiTConfig& c, const WeightVisitor&
     visit_norm(visit, name + ".norm2", w.image_embedder.norm2, d);
   }
   w.blocks.resize(c.num_layers);
-  for (int64_t i = 0; i < c.num_layers; ++i) {
-    const std::string name = fmt::format("blocks.{}", i);
-    BlockWeights& b = w.blocks[i];
-    visit(name + ".scale_shift_table", {1, 6, d}, P::kFloat32, b.scale_shift_table);
-    visit_attention(visit, name + ".attn1", b.attn1, c, false);
-    visit_attention(visit, name + ".attn2", b.attn2, c, c.image_dim.has_value());
-    if (c.cross_attn_norm) visit_norm(visit, name + ".norm2", b.norm2, d);
-    visit_linear(visit, name + ".ffn.net.0.proj", b.ffn_in, {c.ffn_dim, d});
-    visit_linear(visit, name + ".ffn.net.2", b.ffn_out, {d, c.ffn_dim});
-  }
+  for (int64_t i = 0; i < c.num_layers; ++i)
+    visit_block(visit, fmt::format("blocks.{}", i), w.blocks[i], c, c.image_dim.has_value());
   visit_linear(visit, "proj_out", w.proj_out, {p[0] * p[1] * p[2] * c.out_channels, d});
   visit("scale_shift_table", {1, 2, d}, P::kFloat32, w.scale_shift_table);
+  if (c.is_vace()) {
+    visit_linear(visit, "vace_patch_embedding", w.vace_patch_embedding,
+                 {d, c.vace_in_channels, p[0], p[1], p[2]});
+    w.vace_blocks.resize(c.vace_layers.size());
+    for (size_t k = 0; k < c.vace_layers.size(); ++k) {
+      const std::string name = fmt::format("vace_blocks.{}", k);
+      VaceBlockWeights& v = w.vace_blocks[k];
+      if (k == 0) visit_linear(visit, name + ".proj_in", v.proj_in, {d, d});
+      visit_block(visit, name, v.block, c, false);
+      visit_linear(visit, name + ".proj_out", v.proj_out, {d, d});
+    }
+  }
 }
 
 WanDiTWeights load_weights(WeightLoader& loader, const WanDiTConfig& config,

@@ -50,6 +50,13 @@ struct ImageEmbedderWeights {
   at::Tensor pos_embed;  // [1, pos_embed_seq_len, image_dim]: FLF2V only
 };
 
+// A VACE block: a transformer block over the control tokens, with projections in and out.
+struct VaceBlockWeights {
+  BlockWeights block;  // the same tensors as blocks.{i}
+  Linear proj_in;      // [dim, dim]: VACE block 0 only (control + patch-embedded latents)
+  Linear proj_out;     // [dim, dim]: the hint added to the main stream
+};
+
 struct WanDiTWeights {
   Linear patch_embedding;  // weight [dim, in_channels, pt, ph, pw] (a Conv3d with stride = kernel)
   Linear time_linear_1;    // [dim, freq_dim] fp32
@@ -61,6 +68,8 @@ struct WanDiTWeights {
   std::vector<BlockWeights> blocks;
   Linear proj_out;               // [pt·ph·pw·out_channels, dim]
   at::Tensor scale_shift_table;  // [1, 2, dim] fp32: output shift, scale
+  Linear vace_patch_embedding;   // VACE: [dim, vace_in_channels, pt, ph, pw]
+  std::vector<VaceBlockWeights> vace_blocks;  // VACE: one per config.vace_layers entry
 };
 
 // Which dtype a tensor is kept in: the model's compute dtype, or fp32 for the precision islands
