@@ -46,7 +46,13 @@ struct GenerateRequest {
   std::optional<std::string> image;           // image-to-video source (path): the first frame
   // The last frame (path): Wan2.1 FLF2V (required there) and Wan2.2 A14B image-to-video.
   std::optional<std::string> last_image;
-  std::vector<std::string> reference_images;  // refused (kUnsupported) until a VACE model runs
+  // Wan2.1 VACE only (refused, kUnsupported, by other models): subject/style reference images,
+  // keyframes (pixel frame index -> image path; --image and --last-image are frames 0 and last),
+  // and a control video (MP4) to follow, with the hints' weight.
+  std::vector<std::string> reference_images;
+  std::map<int, std::string> keyframes;
+  std::optional<std::string> control_video;
+  std::optional<double> control_scale;
   std::string size = "16:9";                  // aspect preset
   std::string resolution = "540p";            // short-side preset
   std::string duration = "5s";                // 5s | 10s
@@ -154,6 +160,7 @@ struct ModelInfo {
   bool two_experts = false;     // Wan2.2 A14B: loras_2 / guidance_scale_2 apply
   bool accepts_last_image = false;   // first + last frame (Wan2.1 FLF2V, Wan2.2 A14B I2V)
   bool requires_last_image = false;  // Wan2.1 FLF2V: its image embedder expects both frames
+  bool vace = false;  // Wan2.1 VACE: reference images, keyframes, a control video
 };
 
 class Engine {

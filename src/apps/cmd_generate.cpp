@@ -2,11 +2,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
 #include "apps/commands.h"
 #include "apps/progress_printer.h"
+#include "core/check.h"
 #include "rayvid/rayvid.h"
 
 namespace rayvid::apps {
@@ -16,6 +18,8 @@ struct GenerateFlags {
   GenerateRequest request;
   EngineOptions engine;
   std::string image, last_image;
+  std::vector<std::string> keyframes;
+  double control_scale = 1;
   std::string progress = "text";
   std::string seed = "0";
   std::vector<std::string> loras, loras_2;
@@ -50,8 +54,16 @@ void add_generate(CLI::App& app) {
   sub->add_option("--last-image", flags->last_image,
                   "The last frame, with --image as the first (Wan2.1 FLF2V, Wan2.2 I2V-A14B)");
   sub->add_option("--reference", r.reference_images,
-                  "Reference images (refused until a Wan VACE model runs: no model rayvid runs "
-                  "uses them)");
+                  "Reference image for subject or style (repeatable; Wan2.1 VACE): fitted into "
+                  "the frame on white, as diffusers");
+  sub->add_option("--keyframe", flags->keyframes,
+                  "N:IMAGE: pixel frame N is this image (repeatable; Wan2.1 VACE). --image and "
+                  "--last-image are frames 0 and the last");
+  sub->add_option("--control-video", r.control_video,
+                  "An MP4 whose first frames the video follows (video-to-video; Wan2.1 VACE)");
+  const auto* control_scale = sub->add_option(
+      "--control-scale", flags->control_scale,
+      "How strongly VACE's conditioning steers (diffusers' conditioning_scale, default 1)");
   sub->add_option("--negative-prompt,-n", r.negative_prompt,
                   "What to avoid (default: empty, as diffusers)");
   sub->add_option("--size", r.size, "Aspect preset: 16:9, 9:16, 1:1, 4:3, 3:4, 21:9")
@@ -155,6 +167,20 @@ void add_generate(CLI::App& app) {
     request.seed = parse_seed(flags->seed);
     if (!flags->image.empty()) request.image = flags->image;
     if (!flags->last_image.empty()) request.last_image = flags->last_image;
+    copy_if_given(control_scale, flags->control_scale, request.control_scale);
+    for (const auto& k : flags->keyframes) {
+      const size_t colon = k.find(':');
+      int index = -1;
+      const auto [end, ec] =
+          std::from_chars(k.data(), k.data() + (colon == std::string::npos ? 0 : colon), index);
+      if (colon == std::string::npos || ec != std::errc() || end != k.data() + colon ||
+          colon + 1 == k.size())
+        fail(ErrorCategory::kBadArgument,
+             "--keyframe '{}': expected FRAME:IMAGE, e.g. --keyframe 40:middle.png", k);
+      RAYVID_CHECK(!request.keyframes.count(index), BadArgument,
+                   "--keyframe: frame {} is given twice", index);
+      request.keyframes[index] = k.substr(colon + 1);
+    }
     if (flags->engine.model_dir.empty()) flags->engine.model_dir = default_model_dir();
     for (const auto& l : flags->loras) flags->engine.loras.push_back(parse_lora_option(l));
     for (const auto& l : flags->loras_2) flags->engine.loras_2.push_back(parse_lora_option(l));

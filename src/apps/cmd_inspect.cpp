@@ -113,8 +113,14 @@ void print_inputs(const engine::ModelPlan& p) {
   if (p.accepts_image) takes.push_back(p.requires_image ? "--image (required)" : "--image");
   if (p.accepts_last_image)
     takes.push_back(p.requires_last_image ? "--last-image (required)" : "--last-image");
-  fmt::print("inputs: {}; reference images, keyframes and control videos need a Wan VACE model "
-             "(not run yet)\n",
+  if (p.vace) {
+    for (const char* flag : {"--keyframe", "--reference", "--control-video", "--control-scale"})
+      takes.push_back(flag);
+    fmt::print("inputs: {}\n", fmt::join(takes, ", "));
+    return;
+  }
+  fmt::print("inputs: {}; reference images, keyframes and control videos need a Wan2.1 VACE "
+             "model\n",
              fmt::join(takes, ", "));
 }
 

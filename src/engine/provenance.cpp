@@ -25,6 +25,17 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
   j["image"] = request.image ? nlohmann::json(*request.image) : nlohmann::json(nullptr);
   j["last_image"] =
       request.last_image ? nlohmann::json(*request.last_image) : nlohmann::json(nullptr);
+  if (!plan.keyframes.empty() || !plan.references.empty() || plan.control_video) {
+    nlohmann::json keyframes = nlohmann::json::object();
+    for (const auto& [index, path] : plan.keyframes) keyframes[std::to_string(index)] = path.string();
+    nlohmann::json references = nlohmann::json::array();
+    for (const auto& path : plan.references) references.push_back(path.string());
+    j["vace"] = {{"keyframes", keyframes},
+                 {"references", references},
+                 {"control_video", plan.control_video ? nlohmann::json(plan.control_video->string())
+                                                      : nlohmann::json(nullptr)},
+                 {"control_scale", plan.control_scale}};
+  }
   j["seed"] = request.seed;
   j["variant"] = result.variant;
   j["sampler"] = result.sampler;

@@ -14,6 +14,7 @@
 #include "core/check.h"
 #include "core/memory.h"
 #include "io/image.h"
+#include "io/video.h"
 #include "io/safetensors.h"
 #include "models/clip/config.h"
 #include "models/umt5/config.h"
@@ -168,11 +169,21 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
   p.variant = guess.name;
   p.family = guess.family;
   p.pipeline_class = folder.pipeline_class();
-  RAYVID_CHECK(p.pipeline_class == "WanPipeline" || p.pipeline_class == "WanImageToVideoPipeline",
+  RAYVID_CHECK(p.pipeline_class == "WanPipeline" || p.pipeline_class == "WanImageToVideoPipeline" ||
+                   p.pipeline_class == "WanVACEPipeline",
                Unsupported,
-               "{}: pipeline {} is not supported; rayvid runs WanPipeline and "
-               "WanImageToVideoPipeline folders",
+               "{}: pipeline {} is not supported; rayvid runs WanPipeline, "
+               "WanImageToVideoPipeline and WanVACEPipeline folders",
                folder.path().string(), p.pipeline_class);
+  p.vace = configs.dit.is_vace();
+  RAYVID_CHECK(p.vace == (p.pipeline_class == "WanVACEPipeline"), BadInput,
+               "{}: a {} folder with a {} transformer; a WanVACEPipeline needs a VACE transformer "
+               "(vace_layers) and only it",
+               folder.path().string(), p.pipeline_class, p.vace ? "VACE" : "plain");
+  if (p.vace) {
+    p.family = "wan2.1-vace";
+    if (p.variant.starts_with("wan2.1-t2v-")) p.variant = "wan2.1-vace-" + p.variant.substr(11);
+  }
   const auto& index = folder.index();
   p.expand_timesteps = index.get_or<bool>("expand_timesteps", false);
   p.boundary_ratio = index.get_or<double>("boundary_ratio", 0.0);
@@ -195,6 +206,7 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
   const bool flf2v = configs.dit.pos_embed_seq_len.has_value();
   p.accepts_last_image = i2v && !p.expand_timesteps && (flf2v || !p.has_image_encoder);
   p.requires_last_image = flf2v;
+  if (p.vace) p.accepts_image = p.accepts_last_image = true;  // keyframes 0 and last
   p.presets = p.expand_timesteps ? pipeline::preset_family_ti2v() : pipeline::preset_family_wan21();
 
   p.dit_dim = configs.dit.dim;
@@ -224,6 +236,33 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
     }
   }
   return p;
+}
+
+pipeline::VaceInputs vace_inputs(const RequestPlan& plan) {
+  const auto& shape = plan.shape;
+  pipeline::VaceInputs in;
+  in.scale = plan.control_scale;
+  for (const auto& [index, path] : plan.keyframes)
+    in.keyframes[index] = io::resize_cover_crop(io::read_image(path), shape.width, shape.height);
+  for (const auto& path : plan.references) in.references.push_back(io::read_image(path));
+  if (plan.control_video) {
+    io::VideoReader reader(*plan.control_video);
+    io::VideoFrames video{shape.width, shape.height, 0, {}};
+    std::vector<uint8_t> rgb;
+    while (video.num_frames < shape.frames && reader.next(rgb)) {
+      io::Image frame{reader.info().width, reader.info().height, rgb};
+      if (frame.width != shape.width || frame.height != shape.height)
+        frame = io::resize_cover_crop(frame, shape.width, shape.height);
+      video.rgb.insert(video.rgb.end(), frame.rgb.begin(), frame.rgb.end());
+      ++video.num_frames;
+    }
+    RAYVID_CHECK(video.num_frames == shape.frames, BadInput,
+                 "--control-video {}: {} frames, and this video needs {}; give a longer one or "
+                 "fewer --frames",
+                 plan.control_video->string(), video.num_frames, shape.frames);
+    in.control_video = std::move(video);
+  }
+  return in;
 }
 
 std::string default_output_name(const GenerateRequest& request) {
@@ -299,6 +338,38 @@ void apply_recipe(const pipeline::SamplingRecipe& r, const GenerateRequest& requ
 }
 
 // --cache and its options: validated, and the published table chosen.
+// VACE: --image and --last-image are keyframes 0 and F-1; every keyframe inside the video, none
+// given twice; images decodable; the scale finite.
+void plan_vace_inputs(const GenerateRequest& request, RequestPlan& plan) {
+  const int frames = plan.shape.frames;
+  auto add_keyframe = [&](int index, const fs::path& path, const std::string& flag) {
+    RAYVID_CHECK(index >= 0 && index < frames, BadArgument,
+                 "{}: frame {} is outside the video's {} frames (0..{})", flag, index, frames,
+                 frames - 1);
+    RAYVID_CHECK(!plan.keyframes.count(index), BadArgument,
+                 "{}: frame {} is given twice (--image is frame 0, --last-image frame {})", flag,
+                 index, frames - 1);
+    io::read_image(path);
+    plan.keyframes[index] = path;
+  };
+  if (plan.image) add_keyframe(0, *plan.image, "--image");
+  if (plan.last_image) add_keyframe(frames - 1, *plan.last_image, "--last-image");
+  for (const auto& [index, path] : request.keyframes)
+    add_keyframe(index, path, fmt::format("--keyframe {}:{}", index, path));
+  for (const auto& ref : request.reference_images) {
+    io::read_image(ref);
+    plan.references.emplace_back(ref);
+  }
+  if (request.control_video) plan.control_video = *request.control_video;
+  if (request.control_scale) {
+    RAYVID_CHECK(std::isfinite(*request.control_scale) && *request.control_scale >= 0 &&
+                     *request.control_scale <= 10,
+                 BadArgument, "--control-scale {} must be within 0..10 (1 = as trained)",
+                 *request.control_scale);
+    plan.control_scale = *request.control_scale;
+  }
+}
+
 void plan_step_cache(const ModelPlan& model, const GenerateRequest& request, RequestPlan& plan) {
   if (request.cache.empty()) {
     RAYVID_CHECK(!request.cache_threshold && request.cache_table.empty() && !request.teacache_e0 &&
@@ -311,6 +382,9 @@ void plan_step_cache(const ModelPlan& model, const GenerateRequest& request, Req
   const std::string& method = request.cache;
   RAYVID_CHECK(method == "teacache" || method == "magcache" || method == "fbcache", BadArgument,
                "--cache '{}' is unknown; use teacache, magcache or fbcache", method);
+  RAYVID_CHECK(!model.vace, Unsupported,
+               "--cache: step caching is not checked with VACE's hints yet; run this VACE model "
+               "without --cache");
   RAYVID_CHECK(request.cache_threshold.has_value(), BadArgument,
                "--cache {} needs --cache-threshold (TeaCache: 0.05-0.08 for 1.3B, 0.14-0.3 for "
                "14B; MagCache: 0.06-0.24; FirstBlockCache: 0.05-0.2)",
@@ -392,12 +466,37 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                  fs::is_directory(ref, ref_ec) ? "is a folder, not an image file; pass an image"
                                                : "file not found");
   }
+  for (const auto& [index, path] : request.keyframes) {
+    std::error_code key_ec;
+    RAYVID_CHECK(fs::is_regular_file(path, key_ec), BadInput, "--keyframe {}:{}: {}", index, path,
+                 fs::is_directory(path, key_ec) ? "is a folder, not an image file; pass an image"
+                                                : "file not found");
+  }
+  if (request.control_video) {
+    std::error_code video_ec;
+    RAYVID_CHECK(fs::is_regular_file(*request.control_video, video_ec), BadInput,
+                 "--control-video {}: {}", *request.control_video,
+                 fs::is_directory(*request.control_video, video_ec)
+                     ? "is a folder, not a video file; pass an MP4"
+                     : "file not found");
+  }
+  // Reference images, keyframes and control videos: a VACE model's inputs, refused elsewhere,
+  // never dropped silently.
+  const char* vace_input = !request.reference_images.empty() ? "--reference"
+                           : !request.keyframes.empty()      ? "--keyframe"
+                           : request.control_video           ? "--control-video"
+                           : request.control_scale           ? "--control-scale"
+                                                             : nullptr;
+  RAYVID_CHECK(vace_input == nullptr || model.vace, Unsupported,
+               "{}: this model ({}) cannot use it; reference images, keyframes and control videos "
+               "need a Wan2.1 VACE model. Leave out {}",
+               vace_input ? vace_input : "", model.variant, vace_input ? vace_input : "");
   if (request.last_image) {
     RAYVID_CHECK(model.accepts_last_image, Unsupported,
                  "--last-image: this model ({}) cannot end on a given frame; first+last frame "
-                 "needs a Wan2.1 FLF2V or Wan2.2 I2V-A14B model",
+                 "needs a Wan2.1 FLF2V, Wan2.1 VACE or Wan2.2 I2V-A14B model",
                  model.variant);
-    RAYVID_CHECK(request.image.has_value(), BadArgument,
+    RAYVID_CHECK(request.image.has_value() || model.vace, BadArgument,
                  "--last-image needs --image too (the first frame)");
     std::error_code last_ec;
     RAYVID_CHECK(fs::is_regular_file(*request.last_image, last_ec), BadInput, "--last-image {}: {}",
@@ -413,11 +512,6 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                  "--image",
                  model.variant);
   }
-  // No model rayvid runs today uses reference images: refused, never dropped silently.
-  RAYVID_CHECK(request.reference_images.empty(), Unsupported,
-               "--reference: this model ({}) cannot use reference images; they need a Wan VACE "
-               "model, which rayvid does not run yet. Leave out --reference",
-               model.variant);
 
   plan.shape =
       pipeline::resolve_preset(model.presets, request.size, request.resolution, request.duration);
@@ -476,6 +570,7 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
   RAYVID_CHECK(known_sampler, BadArgument, "--sampler '{}' is unknown; use unipc, euler or dpm++",
                plan.sampler);
   if (recipe) apply_recipe(*recipe, request, plan);
+  if (model.vace) plan_vace_inputs(request, plan);
   plan_step_cache(model, request, plan);
   plan.guided_steps = plan.guided ? plan.steps : 0;
   if (request.guidance_until) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "models/model_folder.h"
 #include "pipeline/presets.h"
 #include "pipeline/step_cache.h"
+#include "pipeline/vace_condition.h"
 #include "rayvid/rayvid.h"
 #include "sampling/scheduler.h"
 
@@ -30,6 +32,9 @@ struct ModelPlan {
   // needs both) and Wan2.2 A14B I2V (no CLIP; the mask marks the last frame too).
   bool accepts_last_image = false;
   bool requires_last_image = false;
+  // Wan2.1 VACE (WanVACEPipeline): references, keyframes (--image / --last-image are frames 0 and
+  // last) and a control video, all optional.
+  bool vace = false;
   int max_sequence_length = 512;
   int default_steps = 50;
   double default_guidance = 5.0;
@@ -64,6 +69,11 @@ struct RequestPlan {
   int guided_steps = 0;  // the steps that use guidance, from the start (0 without guidance)
   std::optional<std::filesystem::path> image;
   std::optional<std::filesystem::path> last_image;
+  // VACE: what the conditioning reads (paths checked; keyframe indices within the frames).
+  std::vector<std::filesystem::path> references;
+  std::map<int, std::filesystem::path> keyframes;
+  std::optional<std::filesystem::path> control_video;
+  double control_scale = 1.0;
   std::filesystem::path output;
   double estimated_peak_bytes = 0;
 };
@@ -73,6 +83,10 @@ struct RequestPlan {
 // already occupy memory that is no longer free but is not needed a second time either.
 RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                          const LoadOptions& load, bool weights_loaded = false);
+
+// The VACE conditioning's pixels: keyframes resized (cover, centre crop) to the video, references
+// as given, the control video's first frames resized likewise (kBadInput if it is too short).
+pipeline::VaceInputs vace_inputs(const RequestPlan& plan);
 
 // A default output name: rayvid-YYYYmmdd-HHMMSS-seed<seed>-<first words of the prompt>.mp4
 std::string default_output_name(const GenerateRequest& request);

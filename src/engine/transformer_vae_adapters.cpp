@@ -20,6 +20,10 @@ class WanDenoiser : public pipeline::Denoiser {
     blocks_ = {};  // a new generation: no residual to reuse
     cond_context_ = {};
   }
+  void set_control(const at::Tensor& control, double scale) override {
+    dit_.set_control(context_, control, scale);
+    cond_context_ = {};
+  }
   at::Tensor forward(const at::Tensor& latents, const at::Tensor& timestep) override {
     const auto dtype = dit_.options().dtype;
     // A guided context serves a batch-1 step too (guidance dropped): its cond rows.

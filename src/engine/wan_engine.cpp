@@ -58,7 +58,7 @@ class WanEngine : public Engine {
     return {plan_.variant,           plan_.family,
             plan_.accepts_image,     plan_.requires_image,
             plan_.two_experts,       plan_.accepts_last_image,
-            plan_.requires_last_image};
+            plan_.requires_last_image, plan_.vace};
   }
 
   // Every LibTorch error becomes a rayvid::Error here, at the engine boundary: out of memory on any
@@ -134,6 +134,10 @@ class WanEngine : public Engine {
     if (plan.last_image) {
       spec.last = io::resize_cover_crop(io::read_image(*plan.last_image), plan.shape.width,
                                         plan.shape.height);
+    }
+    if (plan_.vace) {
+      spec.source.reset(), spec.last.reset();  // VACE takes them as keyframes
+      spec.vace = engine::vace_inputs(plan);
     }
     spec.shape = plan.shape;
     spec.seed = request.seed;

@@ -5,6 +5,10 @@
 
 namespace rayvid::pipeline {
 
+void Denoiser::set_control(const at::Tensor&, double) {
+  fail(ErrorCategory::kUnsupported, "this transformer takes no VACE control states");
+}
+
 at::Tensor Denoiser::forward_cached(const at::Tensor&, const at::Tensor&, BlockCaching, double) {
   fail(ErrorCategory::kUnsupported, "this transformer does not support step caching");
 }

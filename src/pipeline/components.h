@@ -35,6 +35,8 @@ class Denoiser {
   // Step-invariant conditioning, set once per generation: text [B, L_text, text_dim] and for
   // Wan2.1 I2V the image tokens [B, L_img, image_dim]. B is 2 with guidance ([cond; uncond]).
   virtual void set_context(const at::Tensor& text, const std::optional<at::Tensor>& image) = 0;
+  // VACE: the control states [1, 96, frames, h, w] and the hints' scale, after set_context.
+  virtual void set_control(const at::Tensor& control, double scale);
   // latents [B, C_in, T, H, W]; timestep [B] or per token [B, L] -> velocity [B, C_out, T, H, W].
   virtual at::Tensor forward(const at::Tensor& latents, const at::Tensor& timestep) = 0;
 

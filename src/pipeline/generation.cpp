@@ -6,17 +6,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "core/check.h"
+#include "pipeline/pixels.h"
+#include "pipeline/vace_condition.h"
 
 namespace rayvid::pipeline {
 namespace {
-
-// [1, 3, H, W] in [-1, 1] from 8-bit RGB, on `device`.
-at::Tensor image_to_tensor(const io::Image& image, c10::Device device) {
-  const at::Tensor rgb =
-      at::from_blob(const_cast<uint8_t*>(image.rgb.data()), {image.height, image.width, 3},
-                    at::kByte);  // [H, W, 3], CPU
-  return rgb.to(device).permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).div(127.5).sub(1.0);
-}
 
 struct ImageCondition {
   Conditioning kind = Conditioning::kNone;
@@ -93,13 +87,19 @@ at::Tensor generate_video(const PipelineComponents& c, const GenerationSpec& spe
   const int64_t h = spec.shape.height / c.vae->spatial_stride();
   const int64_t w = spec.shape.width / c.vae->spatial_stride();
   ImageCondition image;
-  if (spec.source) {
+  std::optional<VaceCondition> vace;
+  if (spec.vace) {  // VACE: the keyframes, references and control video as control states
+    stage("image_encode");
+    vace = vace_condition(*c.vae, *spec.vace, spec.shape, spec.device);
+    keep("vace_control", vace->control);
+  } else if (spec.source) {
     stage("image_encode");
     image = condition_on_image(c, spec, T, h, w);
   }
+  const int64_t reference_frames = vace ? vace->reference_frames : 0;
 
-  // 3. Noise, then 4. denoise.
-  const at::Tensor noise = initial_noise(spec.seed, z, T, h, w, spec.device);
+  // 3. Noise (VACE: with the reference images' frames in front), then 4. denoise.
+  const at::Tensor noise = initial_noise(spec.seed, z, reference_frames + T, h, w, spec.device);
   keep("noise", noise);
   if (image.condition.defined()) keep("condition", image.condition);
   std::optional<at::Tensor> image_context;
@@ -109,6 +109,10 @@ at::Tensor generate_video(const PipelineComponents& c, const GenerationSpec& spe
   }
   c.high_noise->set_context(text, image_context);
   if (c.low_noise) c.low_noise->set_context(text, image_context);
+  if (vace) {
+    c.high_noise->set_control(vace->control, spec.vace->scale);
+    if (c.low_noise) c.low_noise->set_control(vace->control, spec.vace->scale);
+  }
 
   DenoiseSetup setup;
   setup.noise = noise;
@@ -136,7 +140,8 @@ at::Tensor generate_video(const PipelineComponents& c, const GenerationSpec& spe
 
   // 5. Decode the un-normalised latents.
   stage("vae_decode");
-  const at::Tensor video = c.vae->decode(c.vae->denormalize(latents));  // [1, 3, F, H, W]
+  const at::Tensor generated = latents.narrow(2, reference_frames, T);  // without the references
+  const at::Tensor video = c.vae->decode(c.vae->denormalize(generated));  // [1, 3, F, H, W]
   keep("video", video);
   return video;
 }

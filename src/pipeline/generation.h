@@ -17,6 +17,7 @@
 #include "pipeline/components.h"
 #include "pipeline/denoise.h"
 #include "pipeline/presets.h"
+#include "pipeline/vace_condition.h"
 #include "pipeline/step_cache.h"
 #include "sampling/scheduler.h"
 
@@ -35,6 +36,7 @@ struct GenerationSpec {
   std::string negative_prompt;
   std::optional<io::Image> source;  // image-to-video: already resized to shape.width x height
   std::optional<io::Image> last;    // the last frame (FLF2V, A14B I2V): resized like source
+  std::optional<VaceInputs> vace;   // Wan2.1 VACE: references, keyframes, a control video
   VideoShape shape;
   uint64_t seed = 0;
   double guidance_scale = 1;      // > 1: batch-2 guidance with the negative prompt

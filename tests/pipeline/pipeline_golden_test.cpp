@@ -48,6 +48,15 @@ void run_case(const std::string& family, const nlohmann::json& c, const test::Go
     request.image = (golden.dir() / p["image_png"].get<std::string>()).string();
   if (p.contains("last_image_png"))
     request.last_image = (golden.dir() / p["last_image_png"].get<std::string>()).string();
+  // VACE: keyframes (frame -> PNG), reference images, a control video.
+  if (p.contains("keyframes"))
+    for (const auto& [frame, png] : p["keyframes"].items())
+      request.keyframes[std::stoi(frame)] = (golden.dir() / png.get<std::string>()).string();
+  if (p.contains("reference_pngs"))
+    for (const auto& png : p["reference_pngs"])
+      request.reference_images.push_back((golden.dir() / png.get<std::string>()).string());
+  if (p.contains("control_video"))
+    request.control_video = (golden.dir() / p["control_video"].get<std::string>()).string();
   request.output = (scratch / "out.mp4").string();
   request.dump_latents_dir = (scratch / "dump").string();
   const GenerateResult result = engine->generate(request);
@@ -96,6 +105,12 @@ TEST(PipelineGolden, Wan22TwoExperts) { run_family("wan22_a14b"); }
 TEST(PipelineGolden, Wan21FirstAndLastFrame) {
   const auto golden = test::GoldenSet::extra("flf2v");
   run_cases("flf2v", golden, golden.dir() / "model");
+}
+// Wan2.1 VACE: WanVACEPipeline with a reference image, first+last frame (with and without
+// guidance), keyframes in the middle, and a control video (scripts/reference/extra_vace.py).
+TEST(PipelineGolden, Wan21VaceReferencesKeyframesAndControlVideo) {
+  const auto golden = test::GoldenSet::extra("vace");
+  run_cases("vace", golden, golden.dir() / "model");
 }
 
 }  // namespace
