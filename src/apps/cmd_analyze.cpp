@@ -8,8 +8,10 @@
 
 #include "analysis/contact_sheet.h"
 #include "analysis/report.h"
+#include "analysis/keyframe_fidelity.h"
 #include "analysis/video_analysis.h"
 #include "apps/commands.h"
+#include "apps/keyframe_flag.h"
 #include "apps/plot_runner.h"
 #include "core/check.h"
 #include "io/atomic_file.h"
@@ -22,9 +24,21 @@ namespace fs = std::filesystem;
 namespace {
 
 struct AnalyzeFlags {
-  std::string video, source, compare, out;
+  std::string video, source, compare, out, last_image;
+  std::vector<std::string> keyframes;  // "N:IMAGE"
   bool no_plots = false;
 };
+
+// --keyframe N:IMAGE and --last-image IMAGE as the frames to compare.
+std::map<int, io::Image> keyframe_images(const AnalyzeFlags& f) {
+  std::map<int, io::Image> keyframes;
+  for (const auto& k : f.keyframes) {
+    const auto [index, path] = parse_keyframe_flag(k);
+    keyframes[index] = io::read_image(path);
+  }
+  if (!f.last_image.empty()) keyframes[analysis::kLastFrame] = io::read_image(f.last_image);
+  return keyframes;
+}
 
 void print_summary(const analysis::VideoAnalysis& a) {
   std::printf("video: %dx%d, %d frames at %.3g fps\n", a.width, a.height, a.frames, a.fps);
@@ -73,8 +87,16 @@ void run(const AnalyzeFlags& f) {
     throw;
   }
   const analysis::VideoAnalysis& a = *analyzed;
+  const auto keyframes = keyframe_images(f);
+  const auto scores = keyframes.empty() ? std::vector<analysis::KeyframeScore>{}
+                                        : analysis::keyframe_fidelity(f.video, keyframes);
 
   nlohmann::json j = analysis::to_json(a);
+  if (!scores.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& s : scores) rows.push_back({{"frame", s.frame}, {"psnr", s.psnr}, {"ssim", s.ssim}});
+    j["keyframes"] = rows;
+  }
   j["inputs"] = {
       {"video", f.video},
       {"source", f.source.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.source)},
@@ -83,6 +105,8 @@ void run(const AnalyzeFlags& f) {
   io::write_file_atomic(out / "per_frame.csv", analysis::to_csv(a));
   io::write_png(out / "contact_sheet.png", sheet);
   print_summary(a);
+  for (const auto& s : scores)
+    std::printf("keyframe %d: PSNR %.2f dB, SSIM %.4f\n", s.frame, s.psnr, s.ssim);
   if (!f.no_plots)
     run_plot_script("plot_analysis.py", {(out / "per_frame.csv").string(), out.string()});
   std::printf("wrote %s\n", out.c_str());
@@ -100,6 +124,11 @@ void add_analyze(CLI::App& app) {
                   "PSNR/SSIM, drift over time, colour drift");
   sub->add_option("--compare,-c", flags->compare,
                   "A second video of the same size: PSNR/SSIM per frame");
+  sub->add_option("--keyframe,-k", flags->keyframes,
+                  "FRAME:IMAGE (repeatable): keyframe adherence, PSNR/SSIM of the image against "
+                  "that frame (FLF2V, VACE keyframes)");
+  sub->add_option("--last-image", flags->last_image,
+                  "The image the video should end on: PSNR/SSIM against the last frame");
   sub->add_option("--out,-o", flags->out, "Output folder (default: <video>-analysis/)");
   sub->add_flag("--no-plots", flags->no_plots, "Skip the matplotlib plots");
   sub->callback([flags]() { run(*flags); });

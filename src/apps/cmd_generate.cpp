@@ -2,11 +2,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
 #include "apps/commands.h"
+#include "apps/keyframe_flag.h"
 #include "apps/progress_printer.h"
 #include "core/check.h"
 #include "rayvid/rayvid.h"
@@ -169,17 +169,10 @@ void add_generate(CLI::App& app) {
     if (!flags->last_image.empty()) request.last_image = flags->last_image;
     copy_if_given(control_scale, flags->control_scale, request.control_scale);
     for (const auto& k : flags->keyframes) {
-      const size_t colon = k.find(':');
-      int index = -1;
-      const auto [end, ec] =
-          std::from_chars(k.data(), k.data() + (colon == std::string::npos ? 0 : colon), index);
-      if (colon == std::string::npos || ec != std::errc() || end != k.data() + colon ||
-          colon + 1 == k.size())
-        fail(ErrorCategory::kBadArgument,
-             "--keyframe '{}': expected FRAME:IMAGE, e.g. --keyframe 40:middle.png", k);
+      const auto [index, path] = parse_keyframe_flag(k);
       RAYVID_CHECK(!request.keyframes.count(index), BadArgument,
                    "--keyframe: frame {} is given twice", index);
-      request.keyframes[index] = k.substr(colon + 1);
+      request.keyframes[index] = path;
     }
     if (flags->engine.model_dir.empty()) flags->engine.model_dir = default_model_dir();
     for (const auto& l : flags->loras) flags->engine.loras.push_back(parse_lora_option(l));
