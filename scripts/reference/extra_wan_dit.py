@@ -54,6 +54,10 @@ REAL_CONFIGS = {
                            out_channels=48),
     "wan2.2-t2v-a14b": _14B,  # transformer and transformer_2 share this config
     "wan2.2-i2v-a14b": dict(_14B, in_channels=36),
+    # Wan-AI/Wan2.1-VACE-{1.3B,14B}-diffusers (WanVACETransformer3DModel)
+    "wan2.1-vace-1.3b": dict(_COMMON, num_attention_heads=12, ffn_dim=8960, num_layers=30, in_channels=16,
+                             out_channels=16, vace_layers=list(range(0, 30, 2)), vace_in_channels=96),
+    "wan2.1-vace-14b": dict(_14B, vace_layers=list(range(0, 40, 5)), vace_in_channels=96),
 }
 
 # ----------------------------------------------------------------------------------------------
@@ -261,17 +265,18 @@ def make_family(out: Path, golden: Golden, family: str) -> None:
 
 
 def make_meta_shapes(out: Path) -> None:
-    from diffusers import WanTransformer3DModel
+    from diffusers import WanTransformer3DModel, WanVACETransformer3DModel
 
     folder = out / EXTRA / "meta_shapes"
     folder.mkdir(parents=True, exist_ok=True)
     for variant, cfg in REAL_CONFIGS.items():
+        cls = WanVACETransformer3DModel if "vace_layers" in cfg else WanTransformer3DModel
         with torch.device("meta"):
-            model = WanTransformer3DModel(**cfg)
+            model = cls(**cfg)
         tensors = [{"name": k, "shape": list(v.shape)} for k, v in model.state_dict().items()]
         config = dict(model.config)
         config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items() if not k.startswith("_")}
-        config["_class_name"] = "WanTransformer3DModel"
+        config["_class_name"] = cls.__name__
         with open(folder / f"{variant}.json", "w", encoding="utf-8") as f:
             json.dump({"variant": variant, "config": config, "tensors": tensors}, f, indent=1)
             f.write("\n")

@@ -147,15 +147,25 @@ WanDiTConfig WanDiTConfig::detect(const WeightSource& source, int64_t head_dim) 
 }
 
 std::vector<std::string> WanDiTConfig::preset_names() {
-  return {"wan2.1-t2v-1.3b", "wan2.1-t2v-14b",  "wan2.1-i2v-14b", "wan2.1-flf2v-14b",
-          "wan2.2-ti2v-5b",  "wan2.2-t2v-a14b", "wan2.2-i2v-a14b"};
+  return {"wan2.1-t2v-1.3b", "wan2.1-t2v-14b",  "wan2.1-i2v-14b",   "wan2.1-flf2v-14b",
+          "wan2.1-vace-1.3b", "wan2.1-vace-14b", "wan2.2-ti2v-5b", "wan2.2-t2v-a14b",
+          "wan2.2-i2v-a14b"};
 }
 
 WanDiTConfig WanDiTConfig::preset(std::string_view name) {
   WanDiTConfig c;  // the defaults are the 14B T2V architecture
   if (name == "wan2.1-t2v-14b" || name == "wan2.2-t2v-a14b") return c;
-  if (name == "wan2.1-t2v-1.3b") {
+  if (name == "wan2.1-t2v-1.3b" || name == "wan2.1-vace-1.3b") {
     c.dim = 1536, c.num_attention_heads = 12, c.ffn_dim = 8960, c.num_layers = 30;
+    if (name == "wan2.1-vace-1.3b") {  // hints after every second block: 15 VACE blocks
+      for (int64_t i = 0; i < 30; i += 2) c.vace_layers.push_back(i);
+      c.vace_in_channels = 96;
+    }
+    return c;
+  }
+  if (name == "wan2.1-vace-14b") {  // hints after every fifth block: 8 VACE blocks
+    for (int64_t i = 0; i < 40; i += 5) c.vace_layers.push_back(i);
+    c.vace_in_channels = 96;
     return c;
   }
   if (name == "wan2.2-ti2v-5b") {

@@ -49,7 +49,8 @@ struct WanDiTConfig {
   // The architecture implied by a checkpoint's tensor names and shapes (either naming dialect).
   // Shapes do not tell the head count: head_dim is 128 in every published Wan variant.
   static WanDiTConfig detect(const WeightSource& source, int64_t head_dim = 128);
-  // "wan2.1-t2v-1.3b", "wan2.1-t2v-14b", "wan2.1-i2v-14b", "wan2.1-flf2v-14b", "wan2.2-ti2v-5b",
+  // "wan2.1-t2v-1.3b", "wan2.1-t2v-14b", "wan2.1-i2v-14b", "wan2.1-flf2v-14b", "wan2.1-vace-1.3b",
+  // "wan2.1-vace-14b", "wan2.2-ti2v-5b",
   // "wan2.2-t2v-a14b", "wan2.2-i2v-a14b".
   static WanDiTConfig preset(std::string_view name);
   static std::vector<std::string> preset_names();

@@ -22,7 +22,7 @@ struct MetaShapes {
   std::map<std::string, std::vector<int64_t>> tensors;
 };
 
-// The transformer lists of the harness (meta_shapes/) and of extra_wan_dit.py (FLF2V too).
+// The transformer lists of the harness (meta_shapes/) and of extra_wan_dit.py (FLF2V, VACE too).
 std::vector<MetaShapes> load_meta_shapes() {
   std::vector<MetaShapes> result;
   for (const fs::path& dir :
@@ -31,7 +31,8 @@ std::vector<MetaShapes> load_meta_shapes() {
     for (const auto& entry : fs::directory_iterator(dir)) {
       if (entry.path().extension() != ".json") continue;
       const io::JsonFile file = io::JsonFile::load(entry.path());
-      if (file.json().at("config").value("_class_name", "") != "WanTransformer3DModel") continue;
+      const std::string cls = file.json().at("config").value("_class_name", "");
+      if (cls != "WanTransformer3DModel" && cls != "WanVACETransformer3DModel") continue;
       MetaShapes m;
       m.variant = entry.path().stem().string();
       m.config = WanDiTConfig::from_json(
