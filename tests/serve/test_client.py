@@ -4,6 +4,7 @@ run_no_throw on a job that fails, plus what the client does not cover: field err
 the API key, and the README's curl example."""
 import base64
 import json
+import os
 import re
 import shutil
 import struct
@@ -21,6 +22,8 @@ import wavespeed
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serve_harness import DEMO_MODEL, DEMO_ROUTE, REPO, Server, probe, scratch, small  # noqa: E402
 
+FIXTURES = Path(os.environ.get("RAYVID_FIXTURES") or REPO / "tests" / "fixtures" / "generated")
+VACE_MODEL = FIXTURES / "golden_extra" / "vace" / "model"  # scripts/reference/extra_vace.py
 T2V = DEMO_ROUTE + "/text-to-video"
 I2V = DEMO_ROUTE + "/image-to-video"
 
@@ -65,7 +68,8 @@ class OfficialClient(unittest.TestCase):
         (cls.dir / "loras").mkdir()
         demo_lora(cls.dir / "loras" / "tiny-style.safetensors")
         cls.server = Server(cls.dir / "data", "--lora-dir", str(cls.dir / "loras"), "--max-body-mb", "1",
-                            models=(str(DEMO_MODEL), "broken=" + str(nan_model(cls.dir / "broken")))).start()
+                            models=(str(DEMO_MODEL), "broken=" + str(nan_model(cls.dir / "broken")),
+                                    "vace=" + str(VACE_MODEL))).start()
         cls.client = wavespeed.Client(api_key="any-key-on-loopback", base_url=cls.server.url,
                                       max_retries=0)
 
@@ -79,6 +83,7 @@ class OfficialClient(unittest.TestCase):
         ids = sorted(m["model_id"] for m in reply["data"])
         self.assertEqual(ids, sorted([T2V, I2V, "rayvid/broken/text-to-video",
                                       "rayvid/broken/image-to-video",
+                                      "rayvid/vace/text-to-video", "rayvid/vace/image-to-video",
                                       "luma/ray-3.2/text-to-video", "luma/ray-3.2/image-to-video"]))
         aliases = {m["model_id"]: m["alias_of"] for m in reply["data"] if "alias_of" in m}
         self.assertEqual(aliases, {"luma/ray-3.2/text-to-video": T2V, "luma/ray-3.2/image-to-video": I2V})
@@ -150,6 +155,18 @@ class OfficialClient(unittest.TestCase):
         status, reply = self.server.json("POST", "/api/v3/" + T2V, small(prompt="x", loras_2=lora))
         self.assertEqual((status, reply["field"]), (400, "loras_2"))
         self.assertIn("two-expert", reply["message"])
+
+    def test_reference_images_reach_a_vace_model(self):
+        ref = self.client.upload(str(source_image(self.dir / "ref.png", (40, 48))))
+        body = dict(prompt="the subject walks", reference=[ref], width=64, height=48, frames=9, steps=2)
+        out = self.client.run("rayvid/vace/text-to-video", body)
+        sidecar = json.loads(urllib.request.urlopen(out["outputs"][0][:-4] + ".json").read())
+        self.assertEqual(len(sidecar["vace"]["references"]), 1)
+        self.assertTrue(sidecar["vace"]["references"][0].endswith("/ref.png"))
+        # A model without reference support refuses it at submit, naming the kind that can.
+        status, reply = self.server.json("POST", "/api/v3/" + T2V, small(prompt="x", reference=[ref]))
+        self.assertEqual(status, 400)
+        self.assertIn("VACE", reply["message"])
 
     def test_field_errors_are_400_with_the_field(self):
         cases = [({"prompt": "x", "durration": 5}, "durration"),
