@@ -435,6 +435,19 @@ void plan_step_cache(const ModelPlan& model, const GenerateRequest& request, Req
 
 }  // namespace
 
+namespace {
+
+// A file the user named with `flag`: a regular file, else kBadInput saying what it is instead.
+void require_input_file(const fs::path& path, const std::string& flag, bool video = false) {
+  std::error_code ec;  // the non-throwing overloads: a symlink loop is a bad input too
+  RAYVID_CHECK(fs::is_regular_file(path, ec), BadInput, "{} {}: {}", flag, path.string(),
+               !fs::is_directory(path, ec) ? "file not found"
+               : video ? "is a folder, not a video file; pass an MP4"
+                       : "is a folder, not an image file; pass the path of a PNG, JPEG, WebP or BMP");
+}
+
+}  // namespace
+
 RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                          const LoadOptions& load, bool weights_loaded) {
   RequestPlan plan;
@@ -446,12 +459,7 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                  "this model ({}) is text-to-video only; drop --image or use an image-to-video "
                  "model (Wan2.1 I2V, Wan2.2 TI2V-5B or I2V-A14B)",
                  model.variant);
-    std::error_code image_ec;  // the non-throwing overloads: a symlink loop is a bad input too
-    RAYVID_CHECK(fs::is_regular_file(*request.image, image_ec), BadInput, "--image {}: {}",
-                 *request.image,
-                 fs::is_directory(*request.image, image_ec)
-                     ? "is a folder, not an image file; pass the path of a PNG, JPEG, WebP or BMP"
-                     : "file not found");
+    require_input_file(*request.image, "--image");
     // Header first, then decoding (read_image refuses oversized images before allocating them):
     // an unreadable image fails here, before the model loads.
     io::read_image(*request.image);
@@ -460,26 +468,10 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
     RAYVID_CHECK(!model.requires_image, BadArgument,
                  "this model ({}) is image-to-video: pass --image PATH", model.variant);
   }
-  for (const auto& ref : request.reference_images) {
-    std::error_code ref_ec;
-    RAYVID_CHECK(fs::is_regular_file(ref, ref_ec), BadInput, "--reference {}: {}", ref,
-                 fs::is_directory(ref, ref_ec) ? "is a folder, not an image file; pass an image"
-                                               : "file not found");
-  }
-  for (const auto& [index, path] : request.keyframes) {
-    std::error_code key_ec;
-    RAYVID_CHECK(fs::is_regular_file(path, key_ec), BadInput, "--keyframe {}:{}: {}", index, path,
-                 fs::is_directory(path, key_ec) ? "is a folder, not an image file; pass an image"
-                                                : "file not found");
-  }
-  if (request.control_video) {
-    std::error_code video_ec;
-    RAYVID_CHECK(fs::is_regular_file(*request.control_video, video_ec), BadInput,
-                 "--control-video {}: {}", *request.control_video,
-                 fs::is_directory(*request.control_video, video_ec)
-                     ? "is a folder, not a video file; pass an MP4"
-                     : "file not found");
-  }
+  for (const auto& ref : request.reference_images) require_input_file(ref, "--reference");
+  for (const auto& [index, path] : request.keyframes)
+    require_input_file(path, fmt::format("--keyframe {}:", index));
+  if (request.control_video) require_input_file(*request.control_video, "--control-video", true);
   // Reference images, keyframes and control videos: a VACE model's inputs, refused elsewhere,
   // never dropped silently.
   const char* vace_input = !request.reference_images.empty() ? "--reference"
@@ -498,12 +490,7 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                  model.variant);
     RAYVID_CHECK(request.image.has_value() || model.vace, BadArgument,
                  "--last-image needs --image too (the first frame)");
-    std::error_code last_ec;
-    RAYVID_CHECK(fs::is_regular_file(*request.last_image, last_ec), BadInput, "--last-image {}: {}",
-                 *request.last_image,
-                 fs::is_directory(*request.last_image, last_ec)
-                     ? "is a folder, not an image file; pass the path of a PNG, JPEG, WebP or BMP"
-                     : "file not found");
+    require_input_file(*request.last_image, "--last-image");
     io::read_image(*request.last_image);
     plan.last_image = *request.last_image;
   } else {

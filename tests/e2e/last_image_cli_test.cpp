@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "cli_refusals.h"
 #include "support/test_env.h"
 
 namespace rayvid {
@@ -19,12 +20,7 @@ fs::path flf2v_dir() { return test::fixtures_dir() / "golden_extra" / "flf2v"; }
 std::string first_png() { return (flf2v_dir() / "flf2v_first_64x48.png").string(); }
 std::string last_png() { return (flf2v_dir() / "flf2v_last_64x48.png").string(); }
 
-struct Run {
-  test::CommandResult result;
-  fs::path dir;
-};
-
-Run generate(const std::string& name, const std::string& args) {
+test::CliRun generate(const std::string& name, const std::string& args) {
   const fs::path dir = test::scratch_dir("last_image_cli_" + name);
   return {run_command(test::cli_command() + " generate" + args + kSmall + " --output '" +
                       (dir / "out.mp4").string() + "' 2>&1"),
@@ -43,11 +39,7 @@ TEST(LastImageCli, Flf2vRunsWithBothFramesAndRecordsThem) {
 
 TEST(LastImageCli, ModelsThatCannotUseALastFrameRefuseIt) {
   const std::string both = " --image '" + first_png() + "' --last-image '" + last_png() + "'";
-  struct Case {
-    std::string name, args;
-    int exit_code;
-    std::string needle;
-  } cases[] = {
+  test::expect_refusals({
       {"i2v", test::fixture_model_flag("wan21_i2v") + both, 4, "FLF2V"},
       {"ti2v", test::fixture_model_flag("wan22_ti2v") + both, 4, "FLF2V"},
       {"t2v", test::fixture_model_flag("wan21_t2v") + both, 4, "image"},
@@ -60,15 +52,7 @@ TEST(LastImageCli, ModelsThatCannotUseALastFrameRefuseIt) {
       {"missing", " --model '" + (flf2v_dir() / "model").string() + "' --image '" + first_png() +
                       "' --last-image /nonexistent/last.png",
        3, "not found"},
-  };
-  for (const auto& c : cases) {
-    const auto [r, dir] = generate(c.name, c.args);
-    EXPECT_EQ(r.exit_code, c.exit_code) << c.name << ": " << r.output;
-    EXPECT_NE(r.output.find(c.needle), std::string::npos) << c.name << ": " << r.output;
-    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << c.name << ": " << r.output;
-    EXPECT_FALSE(fs::exists(dir / "out.mp4")) << c.name;
-    EXPECT_FALSE(fs::exists(dir / "out.json")) << c.name;
-  }
+  }, generate);
 }
 
 TEST(LastImageCli, InspectSaysWhichImagesAModelTakes) {

@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "cli_refusals.h"
 #include "support/test_env.h"
 
 namespace rayvid {
@@ -19,12 +20,7 @@ std::string file(const std::string& name) { return (vace() / name).string(); }
 std::string model() { return " --model '" + file("model") + "'"; }
 const std::string kSmall = " --prompt 'a fox' --width 64 --height 48 --steps 2 -q";
 
-struct Run {
-  test::CommandResult result;
-  fs::path dir;
-};
-
-Run generate(const std::string& name, const std::string& args) {
+test::CliRun generate(const std::string& name, const std::string& args) {
   const fs::path dir = test::scratch_dir("vace_cli_" + name);
   const std::string frames = args.find("--frames") == std::string::npos ? " --frames 9" : "";
   return {run_command(test::cli_command() + " generate" + args + kSmall + frames + " --output '" +
@@ -53,11 +49,7 @@ TEST(VaceCli, EveryInputRunsAndTheSidecarRecordsIt) {
 
 TEST(VaceCli, MisuseIsOneLineWithItsExitCode) {
   const std::string key = file("vace_key_64x48.png");
-  struct Case {
-    std::string name, args;
-    int exit_code;
-    std::string needle;
-  } cases[] = {
+  test::expect_refusals({
       {"bad_keyframe", model() + " --keyframe four:'" + key + "'", 2, "FRAME:IMAGE"},
       {"out_of_range", model() + " --keyframe 9:'" + key + "'", 2, "outside the video's 9 frames"},
       {"twice", model() + " --image '" + key + "' --keyframe 0:'" + key + "'", 2, "given twice"},
@@ -72,14 +64,7 @@ TEST(VaceCli, MisuseIsOneLineWithItsExitCode) {
       {"i2v_control", test::fixture_model_flag("wan21_i2v") + " --image '" + key +
                           "' --control-video '" + file("control_9f.mp4") + "'",
        4, "VACE"},
-  };
-  for (const auto& c : cases) {
-    const auto [r, dir] = generate(c.name, c.args);
-    EXPECT_EQ(r.exit_code, c.exit_code) << c.name << ": " << r.output;
-    EXPECT_NE(r.output.find(c.needle), std::string::npos) << c.name << ": " << r.output;
-    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << c.name << ": " << r.output;
-    EXPECT_FALSE(fs::exists(dir / "out.mp4")) << c.name;
-  }
+  }, generate);
 }
 
 TEST(VaceCli, InspectListsVaceInputs) {
