@@ -32,6 +32,16 @@ def browser():
     return webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
 
 
+def completed_row(driver, rows):
+    """The newest history row's text and links, read in one script, once the table has `rows`
+    rows and the newest is completed; else None (WebDriverWait polls again)."""
+    got = driver.execute_script(
+        "const rows = document.querySelectorAll('#history tbody tr');"
+        "if (rows.length !== arguments[0]) return null;"
+        "return [rows[0].innerText, [...rows[0].querySelectorAll('a')].map(a => a.href)];", rows)
+    return got if got and "completed" in got[0] else None
+
+
 class WebPage(unittest.TestCase):
     def test_submit_watch_progress_and_play_the_result(self):
         os.environ["SE_OFFLINE"] = "true"
@@ -71,13 +81,12 @@ class WebPage(unittest.TestCase):
                     "return [arguments[0].videoWidth, arguments[0].videoHeight]", video), [256, 160])
                 self.assertGreater(driver.execute_script("return arguments[0].duration", video), 0.5)
                 self.assertIn("/outputs/", video.get_attribute("src"))
-                # The history has the job with its parameters and download links.
-                wait.until(lambda d: "completed" in d.find_element(By.ID, "history").text)
-                row = driver.find_element(By.CSS_SELECTOR, "#history tbody tr")
-                self.assertIn("a red fox runs through snow", row.text)
-                self.assertIn("256x160", row.text)
-                self.assertIn("seed 7", row.text)
-                links = [a.get_attribute("href") for a in row.find_elements(By.TAG_NAME, "a")]
+                # The history has the job with its parameters and download links. The page redraws
+                # the table as jobs change, so each read takes the row's text and links at once.
+                text, links = wait.until(lambda d: completed_row(d, 1))
+                self.assertIn("a red fox runs through snow", text)
+                self.assertIn("256x160", text)
+                self.assertIn("seed 7", text)
                 self.assertEqual([l.rsplit(".", 1)[1] for l in links], ["mp4", "json"])
                 driver.save_screenshot(str(work / "page.png"))
                 # Image-to-video from the page: the file goes up through the two-step upload.
@@ -89,10 +98,8 @@ class WebPage(unittest.TestCase):
                 driver.find_element(By.ID, "submit").click()
                 wait.until(lambda d: d.find_element(By.ID, "status").text.startswith(("Done", "fail")))
                 self.assertTrue(driver.find_element(By.ID, "status").text.startswith("Done"))
-                wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 2)
-                newest = driver.find_element(By.CSS_SELECTOR, "#history tbody tr")
-                self.assertIn("image", newest.text)
-                self.assertIn("completed", newest.text)
+                text, _ = wait.until(lambda d: completed_row(d, 2))
+                self.assertIn("image", text)
             finally:
                 driver.quit()
 
