@@ -1,0 +1,261 @@
+"""Trains the tiny Wan-architecture model on the synthetic world (see README.md here).
+
+  .venv/bin/python scripts/train/train.py --work ~/.cache/rayvid/train/world [--stage vae|dit]
+      [--steps N] [--minutes M] [--smoke]
+  .venv/bin/python scripts/train/train.py --work ... --export models/rayvid-world
+
+Stages, each resumable: every --save-every steps its state (weights, optimizer, step, RNG state,
+loss log) is written atomically to <work>/<stage>.pt, and a restart continues from there, so a
+run cut off by the 3-hour session limit loses at most --save-every steps. With a fixed thread
+count (torch.set_num_threads) a resumed run draws exactly what an uninterrupted one would.
+
+  vae  AutoencoderKLWan (Wan2.1 layout, 8x spatial / 4x temporal, z 16), reconstruction (L1 + MSE)
+       and a small KL, on the world's clips rendered on the fly.
+  dit  WanTransformer3DModel with flow matching on the trained VAE's latents (normalised with
+       their own mean/std, measured once and saved), the demo model's umT5 and tokenizer (fixed),
+       10 % empty prompts (for guidance), and half the clips conditioned on their first latent
+       frame as Wan2.2 TI2V does (expand_timesteps: timestep 0 on frame 0, no loss there), so
+       one model does text-to-video and image-to-video.
+  --export writes the diffusers folder WanPipeline(expand_timesteps=True) that rayvid loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import synthetic_world as world  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "models" / "rayvid-tiny-ti2v"  # its umT5 and tokenizer are reused, frozen
+
+VAE_CFG = dict(base_dim=16, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1, attn_scales=[],
+               temperal_downsample=[False, True, True], dropout=0.0)
+DIT_CFG = dict(patch_size=(1, 2, 2), num_attention_heads=4, attention_head_dim=32, in_channels=16,
+               out_channels=16, text_dim=64, freq_dim=256, ffn_dim=512, num_layers=4, cross_attn_norm=True,
+               qk_norm="rms_norm_across_heads", eps=1e-6, image_dim=None, added_kv_proj_dim=None,
+               rope_max_seq_len=1024, pos_embed_seq_len=None)
+SMOKE_VAE = dict(VAE_CFG, base_dim=4)
+SMOKE_DIT = dict(DIT_CFG, num_attention_heads=2, ffn_dim=64, num_layers=1)
+FLOW_SHIFT = 3.0
+DATA_SEED = 20261202
+
+
+def clips(step: int, batch: int, seed: int) -> tuple[torch.Tensor, list[str]]:
+    """The batch for `step`: [B, 3, F, H, W] in [-1, 1] and the captions; a pure function of
+    (seed, step), so resuming replays nothing and skips nothing."""
+    specs = world.sample_specs(batch, seed + step, train=True)
+    video = np.stack([world.render(s, seed=(seed + step) * 1000 + i) for i, s in enumerate(specs)])
+    x = torch.from_numpy(video).permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
+    return x, [world.caption(s) for s in specs]
+
+
+def save_state(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: float) -> None:
+    """The loop both stages share: AdamW with warm-up, resume, periodic atomic saves, a time limit."""
+    path = work / f"{name}.pt"
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    state = {"step": 0, "log": []}
+    if path.exists():
+        saved = torch.load(path, weights_only=False)
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        state = {"step": saved["step"], "log": saved["log"]}
+        torch.set_rng_state(saved["rng"])
+        print(f"{name}: resumed at step {state['step']}")
+    else:
+        torch.manual_seed(DATA_SEED)
+    started, last_save = time.time(), time.time()
+    model.train()
+    while state["step"] < args.steps:
+        step = state["step"]
+        for group in opt.param_groups:
+            group["lr"] = lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.steps)))
+        loss, parts = loss_fn(step)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        state["step"] = step + 1
+        state["log"].append([step, loss.item(), *parts])
+        if step % 10 == 0:
+            print(f"{name} step {step}/{args.steps} loss {loss.item():.4f} {parts} "
+                  f"({(time.time() - started) / max(1, len(state['log'])):.2f} s/step)", flush=True)
+        done = state["step"] >= args.steps
+        out_of_time = args.minutes and time.time() - started > args.minutes * 60
+        if done or out_of_time or state["step"] % args.save_every == 0:
+            save_state(path, {"model": model.state_dict(), "opt": opt.state_dict(), "step": state["step"],
+                              "log": state["log"], "rng": torch.get_rng_state()})
+            last_save = time.time()
+        if out_of_time:
+            print(f"{name}: stopped after {args.minutes} min at step {state['step']} (resumable)")
+            return
+    del last_save
+
+
+def make_vae(cfg):
+    from diffusers import AutoencoderKLWan
+
+    return AutoencoderKLWan(**cfg)
+
+
+def train_vae(work: Path, args) -> None:
+    vae = make_vae(SMOKE_VAE if args.smoke else VAE_CFG)
+    gen = torch.Generator().manual_seed(DATA_SEED)
+
+    def loss_fn(step):
+        x, _ = clips(step, args.batch, DATA_SEED)
+        dist = vae.encode(x).latent_dist
+        z = dist.mean + dist.std * torch.randn(dist.mean.shape, generator=gen)
+        rec = vae.decode(z).sample
+        l1, l2 = F.l1_loss(rec, x), F.mse_loss(rec, x)
+        kl = 0.5 * (dist.mean ** 2 + dist.var - 1 - dist.logvar).mean()
+        return l1 + l2 + 1e-4 * kl, [l1.item(), l2.item(), kl.item()]
+
+    run_stage("vae", work, vae, loss_fn, args, lr=1e-3)
+
+
+def load_vae(work: Path, smoke: bool):
+    vae = make_vae(SMOKE_VAE if smoke else VAE_CFG)
+    vae.load_state_dict(torch.load(work / "vae.pt", weights_only=False)["model"])
+    return vae.eval().requires_grad_(False)
+
+
+def text_encoder():
+    from transformers import AutoTokenizer, UMT5EncoderModel
+
+    tok = AutoTokenizer.from_pretrained(str(DEMO / "tokenizer"))
+    enc = UMT5EncoderModel.from_pretrained(str(DEMO / "text_encoder")).eval().requires_grad_(False)
+    cache: dict[str, torch.Tensor] = {}
+
+    def encode(prompts: list[str]) -> torch.Tensor:
+        """As WanPipeline._get_t5_prompt_embeds: padded to 512, rows past the prompt zero."""
+        for p in prompts:
+            if p not in cache:
+                t = tok([p], padding="max_length", max_length=512, truncation=True, return_tensors="pt")
+                h = enc(t.input_ids, t.attention_mask).last_hidden_state[0]
+                n = int(t.attention_mask.sum())
+                cache[p] = torch.cat([h[:n], h.new_zeros(512 - n, h.shape[1])])
+        return torch.stack([cache[p] for p in prompts])
+
+    return encode
+
+
+def latent_stats(vae, work: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std of the trained VAE's latents over 32 clips (saved once)."""
+    path = work / "latent_stats.json"
+    if path.exists():
+        s = json.loads(path.read_text())
+        return torch.tensor(s["mean"]), torch.tensor(s["std"])
+    zs = []
+    with torch.no_grad():
+        for i in range(8):
+            x, _ = clips(10_000_000 + i, 4, DATA_SEED)
+            zs.append(vae.encode(x).latent_dist.mean)
+    z = torch.cat(zs).transpose(0, 1).flatten(1)
+    mean, std = z.mean(1), z.std(1)
+    path.write_text(json.dumps({"mean": mean.tolist(), "std": std.tolist()}))
+    return mean, std
+
+
+def train_dit(work: Path, args) -> None:
+    from diffusers import WanTransformer3DModel
+
+    vae = load_vae(work, args.smoke)
+    mean, std = latent_stats(vae, work)
+    encode = text_encoder()
+    dit = WanTransformer3DModel(**(SMOKE_DIT if args.smoke else DIT_CFG))
+    gen = torch.Generator().manual_seed(DATA_SEED + 1)
+    empty = encode([""])
+
+    def loss_fn(step):
+        x, captions = clips(step, args.batch, DATA_SEED + 7)
+        with torch.no_grad():
+            z = vae.encode(x).latent_dist.mean
+        z0 = (z - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)  # [B, 16, T, h, w]
+        b, _, t, h, w = z0.shape
+        text = encode(captions)
+        drop = torch.rand(b, generator=gen) < 0.1
+        text = torch.where(drop.view(-1, 1, 1), empty.expand_as(text), text)
+        u = torch.rand(b, generator=gen)
+        sigma = FLOW_SHIFT * u / (1 + (FLOW_SHIFT - 1) * u)
+        noise = torch.randn(z0.shape, generator=gen)
+        zt = (1 - sigma.view(-1, 1, 1, 1, 1)) * z0 + sigma.view(-1, 1, 1, 1, 1) * noise
+        # Image-to-video as TI2V: the first latent frame clean, timestep 0 on its tokens.
+        i2v = torch.rand(b, generator=gen) < 0.5
+        frame_mask = torch.ones(b, 1, t, h, w)
+        frame_mask[i2v, :, 0] = 0
+        zt = frame_mask * zt + (1 - frame_mask) * z0
+        timestep = (frame_mask[:, 0, :, ::2, ::2].flatten(1) * sigma.view(-1, 1) * 1000)  # [B, L]
+        v = dit(hidden_states=zt, timestep=timestep, encoder_hidden_states=text, return_dict=False)[0]
+        err = (v - (noise - z0)) ** 2 * frame_mask
+        loss = err.sum() / (frame_mask.sum() * z0.shape[1])
+        return loss, [sigma.mean().item()]
+
+    run_stage("dit", work, dit, loss_fn, args, lr=3e-4)
+
+
+def export(work: Path, dest: Path, smoke: bool) -> None:
+    """The diffusers folder: trained VAE (with its latent statistics) and DiT, the demo's umT5 and
+    tokenizer, UniPC with the training shift, WanPipeline(expand_timesteps=True)."""
+    from diffusers import UniPCMultistepScheduler, WanPipeline, WanTransformer3DModel
+    from transformers import AutoTokenizer, UMT5EncoderModel
+
+    mean, std = latent_stats(load_vae(work, smoke), work)
+    vae = make_vae(dict(SMOKE_VAE if smoke else VAE_CFG, latents_mean=mean.tolist(), latents_std=std.tolist()))
+    vae.load_state_dict(torch.load(work / "vae.pt", weights_only=False)["model"])
+    dit = WanTransformer3DModel(**(SMOKE_DIT if smoke else DIT_CFG))
+    dit.load_state_dict(torch.load(work / "dit.pt", weights_only=False)["model"])
+    pipe = WanPipeline(tokenizer=AutoTokenizer.from_pretrained(str(DEMO / "tokenizer")),
+                       text_encoder=UMT5EncoderModel.from_pretrained(str(DEMO / "text_encoder")),
+                       vae=vae.eval(), transformer=dit.eval(),
+                       scheduler=UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True,
+                                                         num_train_timesteps=1000, flow_shift=FLOW_SHIFT),
+                       expand_timesteps=True)
+    pipe.save_pretrained(str(dest), safe_serialization=True)
+    import shutil
+    shutil.copy(DEMO / "tokenizer" / "spiece.model", dest / "tokenizer" / "spiece.model")
+    print(f"exported {dest}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--stage", choices=("vae", "dit"))
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--minutes", type=float, default=0)
+    ap.add_argument("--save-every", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--smoke", action="store_true", help="tiny models, for the test")
+    ap.add_argument("--export", type=Path)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.export:
+        export(args.work, args.export, args.smoke)
+    elif args.stage == "vae":
+        train_vae(args.work, args)
+    elif args.stage == "dit":
+        train_dit(args.work, args)
+    else:
+        ap.error("give --stage vae|dit or --export DIR")
+
+
+if __name__ == "__main__":
+    main()
