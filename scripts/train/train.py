@@ -115,6 +115,21 @@ def make_vae(cfg):
     return AutoencoderKLWan(**cfg)
 
 
+def decode_unclamped(vae, z: torch.Tensor) -> torch.Tensor:
+    """AutoencoderKLWan._decode without its final clamp to [-1, 1]: while training, the clamp
+    zeroes the gradient of every saturated pixel (a VAE fresh from initialisation saturates many,
+    and its loss stalls near 0.9). Same frame-by-frame causal decoding with the feature cache."""
+    vae.clear_cache()
+    x = vae.post_quant_conv(z)
+    frames = []
+    for i in range(z.shape[2]):
+        vae._conv_idx = [0]
+        frames.append(vae.decoder(x[:, :, i:i + 1], feat_cache=vae._feat_map, feat_idx=vae._conv_idx,
+                                  first_chunk=i == 0))
+    vae.clear_cache()
+    return torch.cat(frames, 2)
+
+
 def train_vae(work: Path, args) -> None:
     vae = make_vae(SMOKE_VAE if args.smoke else VAE_CFG)
     gen = torch.Generator().manual_seed(DATA_SEED)
@@ -125,7 +140,7 @@ def train_vae(work: Path, args) -> None:
         x, _ = clips(step, args.batch, DATA_SEED, frames=args.vae_frames)
         dist = vae.encode(x).latent_dist
         z = dist.mean + dist.std * torch.randn(dist.mean.shape, generator=gen)
-        rec = vae.decode(z).sample
+        rec = decode_unclamped(vae, z)
         l1, l2 = F.l1_loss(rec, x), F.mse_loss(rec, x)
         kl = 0.5 * (dist.mean ** 2 + dist.var - 1 - dist.logvar).mean()
         return l1 + l2 + 1e-4 * kl, [l1.item(), l2.item(), kl.item()]
