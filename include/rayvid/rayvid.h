@@ -41,9 +41,9 @@ struct EngineOptions {
 };
 
 struct GenerateRequest {
-  std::string prompt;                         // required, UTF-8
-  std::string negative_prompt;                // diffusers' default: empty
-  std::optional<std::string> image;           // image-to-video source (path): the first frame
+  std::string prompt;                // required, UTF-8
+  std::string negative_prompt;       // diffusers' default: empty
+  std::optional<std::string> image;  // image-to-video source (path): the first frame
   // The last frame (path): Wan2.1 FLF2V (required there) and Wan2.2 A14B image-to-video.
   std::optional<std::string> last_image;
   // Wan2.1 VACE only (refused, kUnsupported, by other models): subject/style reference images,
@@ -53,9 +53,9 @@ struct GenerateRequest {
   std::map<int, std::string> keyframes;
   std::optional<std::string> control_video;
   std::optional<double> control_scale;
-  std::string size = "16:9";                  // aspect preset
-  std::string resolution = "540p";            // short-side preset
-  std::string duration = "5s";                // 5s | 10s
+  std::string size = "16:9";        // aspect preset
+  std::string resolution = "540p";  // short-side preset
+  std::string duration = "5s";      // 5s | 10s
   // Explicit overrides; unset = from the presets and the model. A set value is always used or
   // refused (never replaced by a default), so 0, NaN and infinity are errors, not "default".
   std::optional<int> width, height, frames, fps;
@@ -153,14 +153,14 @@ struct GenerateResult {
 
 // What a loaded model can be asked for (read from its folder; nothing heavy loads to tell).
 struct ModelInfo {
-  std::string variant;  // e.g. "wan2.2-ti2v-5b"
-  std::string family;   // "wan2.1-t2v", "wan2.1-i2v", "wan2.2-ti2v", "wan2.2-a14b"
-  bool accepts_image = false;   // image-to-video
-  bool requires_image = false;  // image-to-video only (no text-to-video)
-  bool two_experts = false;     // Wan2.2 A14B: loras_2 / guidance_scale_2 apply
+  std::string variant;               // e.g. "wan2.2-ti2v-5b"
+  std::string family;                // "wan2.1-t2v", "wan2.1-i2v", "wan2.2-ti2v", "wan2.2-a14b"
+  bool accepts_image = false;        // image-to-video
+  bool requires_image = false;       // image-to-video only (no text-to-video)
+  bool two_experts = false;          // Wan2.2 A14B: loras_2 / guidance_scale_2 apply
   bool accepts_last_image = false;   // first + last frame (Wan2.1 FLF2V, Wan2.2 A14B I2V)
   bool requires_last_image = false;  // Wan2.1 FLF2V: its image embedder expects both frames
-  bool vace = false;  // Wan2.1 VACE: reference images, keyframes, a control video
+  bool vace = false;                 // Wan2.1 VACE: reference images, keyframes, a control video
 };
 
 class Engine {

@@ -32,9 +32,8 @@ std::vector<KeyframeScore> keyframe_fidelity(const std::filesystem::path& video,
   }
   RAYVID_CHECK(frame > 0, BadInput, "{}: no frames to compare", video.string());
   const int highest = prepared.empty() ? -1 : prepared.rbegin()->first;
-  RAYVID_CHECK(highest < frame, BadArgument,
-               "keyframe {} is past the end of {} ({} frames, 0..{})", highest, video.string(),
-               frame, frame - 1);
+  RAYVID_CHECK(highest < frame, BadArgument, "keyframe {} is past the end of {} ({} frames, 0..{})",
+               highest, video.string(), frame, frame - 1);
   if (const auto it = prepared.find(kLastFrame); it != prepared.end())
     score(frame - 1, it->second, last);
   std::sort(scores.begin(), scores.end(),

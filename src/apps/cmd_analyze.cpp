@@ -7,8 +7,8 @@
 #include <optional>
 
 #include "analysis/contact_sheet.h"
-#include "analysis/report.h"
 #include "analysis/keyframe_fidelity.h"
+#include "analysis/report.h"
 #include "analysis/video_analysis.h"
 #include "apps/commands.h"
 #include "apps/keyframe_flag.h"
@@ -94,7 +94,8 @@ void run(const AnalyzeFlags& f) {
   nlohmann::json j = analysis::to_json(a);
   if (!scores.empty()) {
     nlohmann::json rows = nlohmann::json::array();
-    for (const auto& s : scores) rows.push_back({{"frame", s.frame}, {"psnr", s.psnr}, {"ssim", s.ssim}});
+    for (const auto& s : scores)
+      rows.push_back({{"frame", s.frame}, {"psnr", s.psnr}, {"ssim", s.ssim}});
     j["keyframes"] = rows;
   }
   j["inputs"] = {

@@ -119,9 +119,10 @@ void print_inputs(const engine::ModelPlan& p) {
     fmt::print("inputs: {}\n", fmt::join(takes, ", "));
     return;
   }
-  fmt::print("inputs: {}; reference images, keyframes and control videos need a Wan2.1 VACE "
-             "model\n",
-             fmt::join(takes, ", "));
+  fmt::print(
+      "inputs: {}; reference images, keyframes and control videos need a Wan2.1 VACE "
+      "model\n",
+      fmt::join(takes, ", "));
 }
 
 // Lists what it can, component by component, then validates what it printed (configs, the

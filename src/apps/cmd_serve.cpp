@@ -18,8 +18,7 @@ void add_serve(CLI::App& app) {
                   "A Wan diffusers folder to serve, as DIR or NAME=DIR (routes "
                   "rayvid/NAME/text-to-video and /image-to-video; NAME defaults to the variant); "
                   "repeatable (default: the bundled demo model)");
-  sub->add_option("--host", o.host,
-                  "Address to listen on; anything but loopback needs --api-key")
+  sub->add_option("--host", o.host, "Address to listen on; anything but loopback needs --api-key")
       ->capture_default_str();
   sub->add_option("--port", o.port, "TCP port (0: any free one, printed on stdout)")
       ->capture_default_str();

@@ -27,7 +27,8 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
       request.last_image ? nlohmann::json(*request.last_image) : nlohmann::json(nullptr);
   if (!plan.keyframes.empty() || !plan.references.empty() || plan.control_video) {
     nlohmann::json keyframes = nlohmann::json::object();
-    for (const auto& [index, path] : plan.keyframes) keyframes[std::to_string(index)] = path.string();
+    for (const auto& [index, path] : plan.keyframes)
+      keyframes[std::to_string(index)] = path.string();
     nlohmann::json references = nlohmann::json::array();
     for (const auto& path : plan.references) references.push_back(path.string());
     j["vace"] = {{"keyframes", keyframes},

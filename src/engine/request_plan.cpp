@@ -14,8 +14,8 @@
 #include "core/check.h"
 #include "core/memory.h"
 #include "io/image.h"
-#include "io/video.h"
 #include "io/safetensors.h"
+#include "io/video.h"
 #include "models/clip/config.h"
 #include "models/umt5/config.h"
 #include "models/umt5/utf8.h"
@@ -442,8 +442,9 @@ void require_input_file(const fs::path& path, const std::string& flag, bool vide
   std::error_code ec;  // the non-throwing overloads: a symlink loop is a bad input too
   RAYVID_CHECK(fs::is_regular_file(path, ec), BadInput, "{} {}: {}", flag, path.string(),
                !fs::is_directory(path, ec) ? "file not found"
-               : video ? "is a folder, not a video file; pass an MP4"
-                       : "is a folder, not an image file; pass the path of a PNG, JPEG, WebP or BMP");
+               : video
+                   ? "is a folder, not a video file; pass an MP4"
+                   : "is a folder, not an image file; pass the path of a PNG, JPEG, WebP or BMP");
 }
 
 }  // namespace

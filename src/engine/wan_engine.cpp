@@ -55,10 +55,14 @@ class WanEngine : public Engine {
 
   std::string variant() const override { return plan_.variant; }
   ModelInfo info() const override {
-    return {plan_.variant,           plan_.family,
-            plan_.accepts_image,     plan_.requires_image,
-            plan_.two_experts,       plan_.accepts_last_image,
-            plan_.requires_last_image, plan_.vace};
+    return {plan_.variant,
+            plan_.family,
+            plan_.accepts_image,
+            plan_.requires_image,
+            plan_.two_experts,
+            plan_.accepts_last_image,
+            plan_.requires_last_image,
+            plan_.vace};
   }
 
   // Every LibTorch error becomes a rayvid::Error here, at the engine boundary: out of memory on any

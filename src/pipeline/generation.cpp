@@ -140,7 +140,7 @@ at::Tensor generate_video(const PipelineComponents& c, const GenerationSpec& spe
 
   // 5. Decode the un-normalised latents.
   stage("vae_decode");
-  const at::Tensor generated = latents.narrow(2, reference_frames, T);  // without the references
+  const at::Tensor generated = latents.narrow(2, reference_frames, T);    // without the references
   const at::Tensor video = c.vae->decode(c.vae->denormalize(generated));  // [1, 3, F, H, W]
   keep("video", video);
   return video;

@@ -17,8 +17,8 @@
 #include "pipeline/components.h"
 #include "pipeline/denoise.h"
 #include "pipeline/presets.h"
-#include "pipeline/vace_condition.h"
 #include "pipeline/step_cache.h"
+#include "pipeline/vace_condition.h"
 #include "sampling/scheduler.h"
 
 namespace rayvid::pipeline {

@@ -17,8 +17,8 @@ at::Tensor frames_to_tensor(const io::VideoFrames& video, int frames, c10::Devic
   RAYVID_CHECK(frames >= 1 && frames <= video.num_frames, Internal,
                "frames_to_tensor: {} of {} frames", frames, video.num_frames);
   const at::Tensor rgb =
-      at::from_blob(const_cast<uint8_t*>(video.rgb.data()),
-                    {frames, video.height, video.width, 3}, at::kByte);  // [F, H, W, 3], CPU
+      at::from_blob(const_cast<uint8_t*>(video.rgb.data()), {frames, video.height, video.width, 3},
+                    at::kByte);  // [F, H, W, 3], CPU
   return rgb.to(device).permute({3, 0, 1, 2}).unsqueeze(0).to(at::kFloat).div(127.5).sub(1.0);
 }
 

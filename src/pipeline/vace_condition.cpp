@@ -84,8 +84,8 @@ VaceCondition vace_condition(VideoAutoencoder& vae, const VaceInputs& in, const 
   const auto n_ref = static_cast<int64_t>(in.references.size());
   at::Tensor masks = latent_mask(mask, latent_frames);  // [64, T, h, w]
   if (n_ref > 0)
-    masks = at::cat(
-        {at::zeros({64, n_ref, masks.size(2), masks.size(3)}, masks.options()), masks}, 1);
+    masks =
+        at::cat({at::zeros({64, n_ref, masks.size(2), masks.size(3)}, masks.options()), masks}, 1);
   VaceCondition out;
   out.control = at::cat({latents, masks.unsqueeze(0).to(latents.dtype())}, 1);
   out.reference_frames = n_ref;

@@ -43,14 +43,16 @@ void guarded(httplib::Response& res, F&& handler) {
     if (e.status() == 429) res.set_header("Retry-After", "5");
   } catch (const Error& e) {
     // The engine refused the request (bad value, unsupported by this model, would not fit).
-    send_error(res, ApiError(400, "", fmt::format("{}: {}", category_name(e.category()), e.what())));
+    send_error(res,
+               ApiError(400, "", fmt::format("{}: {}", category_name(e.category()), e.what())));
   }
 }
 
 json parse_body(const httplib::Request& req) {
   json body = json::parse(req.body, nullptr, false);
   if (body.is_discarded())
-    throw ApiError(400, "", "the request body is not valid JSON; send Content-Type: application/json");
+    throw ApiError(400, "",
+                   "the request body is not valid JSON; send Content-Type: application/json");
   return body;
 }
 
@@ -85,8 +87,7 @@ json prediction(const Job& job, const std::string& base) {
                {"attempts", job.attempts}};
   if (job.finished_at > 0 && job.started_at > 0)
     data["executionTime"] = std::llround((job.finished_at - job.started_at) * 1000);
-  if (job.status == JobStatus::kCompleted)
-    data["sidecar"] = base + "/outputs/" + job.id + ".json";
+  if (job.status == JobStatus::kCompleted) data["sidecar"] = base + "/outputs/" + job.id + ".json";
   return data;
 }
 
@@ -96,15 +97,16 @@ void send_file(httplib::Response& res, const fs::path& path, const std::string& 
   const auto size = fs::file_size(path, ec);
   if (ec) throw ApiError(404, "", "no such file");
   auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
-  res.set_content_provider(size, type, [file](size_t offset, size_t length, httplib::DataSink& sink) {
-    std::vector<char> buf(std::min<size_t>(length, 1 << 16));
-    file->seekg(static_cast<std::streamoff>(offset));
-    file->read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const auto got = file->gcount();
-    if (got <= 0) return false;
-    sink.write(buf.data(), static_cast<size_t>(got));
-    return true;
-  });
+  res.set_content_provider(size, type,
+                           [file](size_t offset, size_t length, httplib::DataSink& sink) {
+                             std::vector<char> buf(std::min<size_t>(length, 1 << 16));
+                             file->seekg(static_cast<std::streamoff>(offset));
+                             file->read(buf.data(), static_cast<std::streamsize>(buf.size()));
+                             const auto got = file->gcount();
+                             if (got <= 0) return false;
+                             sink.write(buf.data(), static_cast<size_t>(got));
+                             return true;
+                           });
 }
 
 }  // namespace
@@ -113,35 +115,38 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
   // The key guards the API; output, upload and event URLs carry an unguessable id instead (a
   // <video> or EventSource cannot send a header).
   server.set_pre_routing_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
-    if (ctx.api_key.empty() || req.path.rfind("/api/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+    if (ctx.api_key.empty() || req.path.rfind("/api/", 0) != 0)
+      return httplib::Server::HandlerResponse::Unhandled;
     if (req.path.size() > 7 && req.path.compare(req.path.size() - 7, 7, "/events") == 0)
       return httplib::Server::HandlerResponse::Unhandled;
     if (req.get_header_value("Authorization") == "Bearer " + ctx.api_key)
       return httplib::Server::HandlerResponse::Unhandled;
-    send_error(res, ApiError(401, "", "missing or wrong API key: send Authorization: Bearer <key> "
-                                      "(the key rayvid serve was started with)"));
+    send_error(res, ApiError(401, "",
+                             "missing or wrong API key: send Authorization: Bearer <key> "
+                             "(the key rayvid serve was started with)"));
     return httplib::Server::HandlerResponse::Handled;
   });
-  server.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown";
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        spdlog::error("serve: internal error: {}", what);
-        send_json(res, 500, {{"code", 500}, {"message", "internal error: " + what}, {"data", nullptr}});
-      });
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                  std::exception_ptr ep) {
+    std::string what = "unknown";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("serve: internal error: {}", what);
+    send_json(res, 500, {{"code", 500}, {"message", "internal error: " + what}, {"data", nullptr}});
+  });
 
   // What httplib answers itself (413 over --max-body-mb, 404 for no route) gets a JSON body too.
   server.set_error_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     const std::string message =
-        res.status == 413 ? fmt::format("the body is over the server's limit of {} bytes "
-                                        "(--max-body-mb); upload images instead of inlining them",
-                                        ctx.limits.max_body_bytes)
+        res.status == 413 ? fmt::format(
+                                "the body is over the server's limit of {} bytes "
+                                "(--max-body-mb); upload images instead of inlining them",
+                                ctx.limits.max_body_bytes)
         : res.status == 404 ? "no such path: " + req.path + " (the API is under /api/v3/)"
                             : fmt::format("HTTP {}", res.status);
     send_json(res, res.status, {{"code", res.status}, {"message", message}, {"data", nullptr}});
@@ -210,7 +215,8 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
         }
       }
       json items = json::array();
-      for (const Job& job : ctx.runner.recent(limit)) items.push_back(prediction(job, base_url(req)));
+      for (const Job& job : ctx.runner.recent(limit))
+        items.push_back(prediction(job, base_url(req)));
       send_data(res, {{"items", items}, {"queued", ctx.runner.queued()}});
     });
   });
@@ -223,18 +229,18 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
   };
   server.Get(R"(/api/v3/predictions/([0-9a-f]{32})/result)", result);
   server.Get(R"(/api/v3/predictions/([0-9a-f]{32}))", result);
-  server.Post(R"(/api/v3/predictions/([0-9a-f]{32})/cancel)",
-              [&ctx](const httplib::Request& req, httplib::Response& res) {
-                guarded(res, [&] {
-                  const std::string id = req.matches[1];
-                  const auto job = ctx.runner.get(id);
-                  if (!job) throw ApiError(404, "", "no such prediction");
-                  if (!ctx.runner.cancel(id))
-                    throw ApiError(409, "", fmt::format("the prediction is already {}",
-                                                        status_name(job->status)));
-                  send_data(res, prediction(*ctx.runner.get(id), base_url(req)));
-                });
-              });
+  server.Post(R"(/api/v3/predictions/([0-9a-f]{32})/cancel)", [&ctx](const httplib::Request& req,
+                                                                     httplib::Response& res) {
+    guarded(res, [&] {
+      const std::string id = req.matches[1];
+      const auto job = ctx.runner.get(id);
+      if (!job) throw ApiError(404, "", "no such prediction");
+      if (!ctx.runner.cancel(id))
+        throw ApiError(409, "",
+                       fmt::format("the prediction is already {}", status_name(job->status)));
+      send_data(res, prediction(*ctx.runner.get(id), base_url(req)));
+    });
+  });
   // Server-Sent Events: the prediction object on every change until it is final.
   server.Get(R"(/api/v3/predictions/([0-9a-f]{32})/events)",
              [&ctx](const httplib::Request& req, httplib::Response& res) {
@@ -265,22 +271,24 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
       const size_t slash = route.rfind('/');
       const std::string task_text = slash == std::string::npos ? "" : route.substr(slash + 1);
       const std::string prefix = slash == std::string::npos ? "" : route.substr(0, slash);
-      const std::string name = prefix == kHostedModel               ? ctx.default_model
-                               : route.rfind("rayvid/", 0) == 0 && slash > 7 ? route.substr(7, slash - 7)
-                                                                            : std::string();
+      const std::string name = prefix == kHostedModel ? ctx.default_model
+                               : route.rfind("rayvid/", 0) == 0 && slash > 7
+                                   ? route.substr(7, slash - 7)
+                                   : std::string();
       const auto infos = ctx.runner.model_infos();
       const auto model = infos.find(name);
-      if (model == infos.end() ||
-          (task_text != "text-to-video" && task_text != "image-to-video"))
-        throw ApiError(404, "", fmt::format("no model route {}; GET /api/v3/models lists this "
-                                            "server's routes",
-                                            route));
+      if (model == infos.end() || (task_text != "text-to-video" && task_text != "image-to-video"))
+        throw ApiError(404, "",
+                       fmt::format("no model route {}; GET /api/v3/models lists this "
+                                   "server's routes",
+                                   route));
       const Task task = task_text == "text-to-video" ? Task::kTextToVideo : Task::kImageToVideo;
       if ((task == Task::kTextToVideo && model->second.requires_image) ||
           (task == Task::kImageToVideo && !model->second.accepts_image))
-        throw ApiError(404, "", fmt::format("{} ({}) has no {} route; GET /api/v3/models lists "
-                                            "this server's routes",
-                                            name, model->second.variant, task_text));
+        throw ApiError(404, "",
+                       fmt::format("{} ({}) has no {} route; GET /api/v3/models lists "
+                                   "this server's routes",
+                                   name, model->second.variant, task_text));
       const json body = parse_body(req);
       Job job;
       job.id = random_id();
@@ -297,8 +305,8 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
       for (const char* field : {"image", "last_image"}) {
         if (!job.input.contains(field)) continue;
         const fs::path file = resolve(field, job.input[field].get<std::string>());
-        job.input[field] = "/media/" + file.parent_path().filename().string() + "/" +
-                           file.filename().string();
+        job.input[field] =
+            "/media/" + file.parent_path().filename().string() + "/" + file.filename().string();
       }
       if (job.input.contains("reference"))
         for (auto& ref : job.input["reference"]) {
@@ -307,10 +315,10 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
         }
       // The engine's own checks (sizes, sampler, memory) before the job is accepted: a request the
       // model cannot serve is a 400 now, not a failed job later.
-      GenerateRequest dry = to_generate_request(job.input, [&](const std::string& field,
-                                                               const std::string& value) {
-        return ctx.media.resolve_image(field, value, {});
-      });
+      GenerateRequest dry =
+          to_generate_request(job.input, [&](const std::string& field, const std::string& value) {
+            return ctx.media.resolve_image(field, value, {});
+          });
       dry.dry_run = true;
       dry.output = ctx.runner.output_path(job.id).string();
       ctx.runner.engine(name)->generate(dry);
@@ -333,9 +341,9 @@ void install_routes(httplib::Server& server, ApiContext& ctx, const std::string&
             std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
         if (left <= 0) {
           json data = prediction(*now_job, base);
-          data["error"] = fmt::format(
-              "Sync mode timed out after {:.0f} s; the job goes on: GET {}",
-              ctx.limits.sync_timeout_seconds, data["urls"]["get"].get<std::string>());
+          data["error"] =
+              fmt::format("Sync mode timed out after {:.0f} s; the job goes on: GET {}",
+                          ctx.limits.sync_timeout_seconds, data["urls"]["get"].get<std::string>());
           send_data(res, data);
           return;
         }

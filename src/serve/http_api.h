@@ -17,7 +17,7 @@ struct ApiContext {
   JobRunner& runner;
   MediaStore& media;
   Limits limits;
-  std::string api_key;           // empty: no key checked (loopback only)
+  std::string api_key;                    // empty: no key checked (loopback only)
   std::set<std::string> own_authorities;  // host:port forms of this server, besides Host
   // The model behind the hosted API's own ids (kHostedModel), so a script written for the hosted
   // API runs with only its base URL changed: the first --model.

@@ -36,8 +36,7 @@ std::string route_of(const std::string& model_name, Task task) {
 }
 
 JobRunner::JobRunner(JobStore& store, std::map<std::string, ServedModel> models,
-                     fs::path outputs_dir, Limits limits, ImageResolver resolve,
-                     fs::path lora_dir)
+                     fs::path outputs_dir, Limits limits, ImageResolver resolve, fs::path lora_dir)
     : store_(store),
       models_(std::move(models)),
       outputs_dir_(std::move(outputs_dir)),
@@ -69,10 +68,10 @@ std::pair<int, int> JobRunner::recover() {
     if (fs::exists(output_path(job.id))) {  // killed after the rename, before the record
       store_.mark_completed(job.id, job.id + ".mp4", now_seconds());
     } else if (job.attempts >= kMaxAttempts) {
-      store_.mark_failed(job.id, JobStatus::kFailed,
-                         fmt::format("interrupted by {} server stops; not run again (resubmit it)",
-                                     job.attempts),
-                         now_seconds());
+      store_.mark_failed(
+          job.id, JobStatus::kFailed,
+          fmt::format("interrupted by {} server stops; not run again (resubmit it)", job.attempts),
+          now_seconds());
       ++failed;
     } else {
       store_.requeue(job.id);
@@ -86,7 +85,9 @@ std::pair<int, int> JobRunner::recover() {
   return {requeued, failed};
 }
 
-void JobRunner::start() { worker_ = std::thread([this] { work(); }); }
+void JobRunner::start() {
+  worker_ = std::thread([this] { work(); });
+}
 
 Job JobRunner::submit(Job job) {
   {

@@ -99,11 +99,16 @@ Job read_job(const Statement& s) {
 
 const char* status_name(JobStatus status) {
   switch (status) {
-    case JobStatus::kCreated: return "created";
-    case JobStatus::kProcessing: return "processing";
-    case JobStatus::kCompleted: return "completed";
-    case JobStatus::kFailed: return "failed";
-    case JobStatus::kCancelled: return "cancelled";
+    case JobStatus::kCreated:
+      return "created";
+    case JobStatus::kProcessing:
+      return "processing";
+    case JobStatus::kCompleted:
+      return "completed";
+    case JobStatus::kFailed:
+      return "failed";
+    case JobStatus::kCancelled:
+      return "cancelled";
   }
   return "failed";
 }

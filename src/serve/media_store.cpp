@@ -20,9 +20,8 @@ double now_seconds() {
 
 // A name safe on any filesystem and in a URL: the basename's [A-Za-z0-9._-], no leading dot.
 std::string sanitise_filename(const std::string& name) {
-  std::string base = name.substr(name.find_last_of("/\\") == std::string::npos
-                                     ? 0
-                                     : name.find_last_of("/\\") + 1);
+  std::string base =
+      name.substr(name.find_last_of("/\\") == std::string::npos ? 0 : name.find_last_of("/\\") + 1);
   std::string out;
   for (char c : base) {
     const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
@@ -53,11 +52,16 @@ std::optional<std::string> decode_base64(const std::string& text) {
 
 const char* extension_of(io::ImageFormat format) {
   switch (format) {
-    case io::ImageFormat::kPng: return "png";
-    case io::ImageFormat::kJpeg: return "jpg";
-    case io::ImageFormat::kWebp: return "webp";
-    case io::ImageFormat::kBmp: return "bmp";
-    default: return "bin";
+    case io::ImageFormat::kPng:
+      return "png";
+    case io::ImageFormat::kJpeg:
+      return "jpg";
+    case io::ImageFormat::kWebp:
+      return "webp";
+    case io::ImageFormat::kBmp:
+      return "bmp";
+    default:
+      return "bin";
   }
 }
 
@@ -76,7 +80,8 @@ Upload MediaStore::create_ticket(const nlohmann::json& body) {
   if (!body.is_object()) throw ApiError(400, "", "expected a JSON object {filename, size}");
   if (!body.contains("filename") || !body["filename"].is_string())
     bad_field("filename", "required: the file's name, e.g. \"source.png\"");
-  if (!body.contains("size") || !body["size"].is_number_integer() || body["size"].get<int64_t>() < 1)
+  if (!body.contains("size") || !body["size"].is_number_integer() ||
+      body["size"].get<int64_t>() < 1)
     bad_field("size", "required: the file's size in bytes");
   const int64_t size = body["size"].get<int64_t>();
   if (size > limits_.max_upload_bytes)
@@ -99,7 +104,8 @@ void MediaStore::check_image(const std::string& field, const std::string& bytes)
   if (header.format == io::ImageFormat::kUnknown)
     bad_field(field, "not an image rayvid reads: send PNG, JPEG, WebP or BMP");
   if (header.width <= 0 || header.height <= 0 || !header.complete)
-    bad_field(field, fmt::format("the {} file is truncated or damaged", io::format_name(header.format)));
+    bad_field(field,
+              fmt::format("the {} file is truncated or damaged", io::format_name(header.format)));
   if (header.width * header.height > limits_.max_image_pixels)
     bad_field(field, fmt::format("{}x{} is over the server's limit of {} pixels "
                                  "(--max-image-pixels); send a smaller image",
@@ -108,11 +114,14 @@ void MediaStore::check_image(const std::string& field, const std::string& bytes)
 
 void MediaStore::receive(const std::string& id, const std::string& bytes) {
   const auto upload = is_hex_id(id) ? store_.get_upload(id) : std::nullopt;
-  if (!upload) throw ApiError(404, "", "no such upload ticket; ask for one with POST /api/v3/media/uploads");
-  if (upload->complete) throw ApiError(409, "", "this upload already has its file; ask for a new ticket");
+  if (!upload)
+    throw ApiError(404, "", "no such upload ticket; ask for one with POST /api/v3/media/uploads");
+  if (upload->complete)
+    throw ApiError(409, "", "this upload already has its file; ask for a new ticket");
   if (static_cast<int64_t>(bytes.size()) != upload->size)
-    throw ApiError(400, "size",
-                   fmt::format("the ticket was for {} bytes and {} arrived", upload->size, bytes.size()));
+    throw ApiError(
+        400, "size",
+        fmt::format("the ticket was for {} bytes and {} arrived", upload->size, bytes.size()));
   check_image("file", bytes);
   fs::create_directories(path_of(*upload).parent_path());
   io::write_file_atomic(path_of(*upload), bytes);
@@ -140,9 +149,12 @@ fs::path MediaStore::resolve_image(const std::string& field, const std::string& 
     check_image(field, *bytes);
     const auto header =
         io::read_image_header(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size());
-    Upload upload{random_id(), fmt::format("inline.{}", extension_of(header.format)),
+    Upload upload{random_id(),
+                  fmt::format("inline.{}", extension_of(header.format)),
                   fmt::format("image/{}", extension_of(header.format)),
-                  static_cast<int64_t>(bytes->size()), false, now_seconds()};
+                  static_cast<int64_t>(bytes->size()),
+                  false,
+                  now_seconds()};
     store_.insert_upload(upload);
     fs::create_directories(path_of(upload).parent_path());
     io::write_file_atomic(path_of(upload), *bytes);

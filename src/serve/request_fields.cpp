@@ -13,20 +13,22 @@ namespace {
 
 using nlohmann::json;
 
-const std::set<std::string> kStringFields = {"prompt",  "negative_prompt", "image",  "last_image", "size",
-                                             "resolution", "sampler",       "recipe", "cache",
-                                             "cache_table"};
-const std::set<std::string> kIntFields = {"steps", "width", "height", "frames", "fps",
-                                          "cache_max_skip"};
-const std::set<std::string> kNumberFields = {"guidance_scale", "guidance_scale_2", "shift",
-                                             "cache_threshold", "guidance_until",
-                                             "cache_retention"};
+const std::set<std::string> kStringFields = {"prompt", "negative_prompt", "image",   "last_image",
+                                             "size",   "resolution",      "sampler", "recipe",
+                                             "cache",  "cache_table"};
+const std::set<std::string> kIntFields = {"steps",  "width", "height",
+                                          "frames", "fps",   "cache_max_skip"};
+const std::set<std::string> kNumberFields = {"guidance_scale", "guidance_scale_2",
+                                             "shift",          "cache_threshold",
+                                             "guidance_until", "cache_retention"};
 
 std::string type_name(const json& v) {
-  return v.is_string() ? "a string" : v.is_boolean() ? "a boolean" : v.is_number() ? "a number"
-                                  : v.is_array()   ? "an array"
-                                  : v.is_object()  ? "an object"
-                                                   : "null";
+  return v.is_string()    ? "a string"
+         : v.is_boolean() ? "a boolean"
+         : v.is_number()  ? "a number"
+         : v.is_array()   ? "an array"
+         : v.is_object()  ? "an object"
+                          : "null";
 }
 
 std::optional<uint64_t> seed_of(const json& v) {
@@ -61,10 +63,12 @@ json normalise_input(const json& body, Task task, const Limits& limits, uint64_t
     }
     if (key == "seed") continue;  // below
     if (key == "loras" || key == "loras_2") {
-      const bool ok = value.is_array() && std::all_of(value.begin(), value.end(), [](const json& l) {
-        return l.is_object() && l.contains("path") && l["path"].is_string() &&
-               (!l.contains("scale") || l["scale"].is_number()) && l.size() <= 2u - !l.contains("scale");
-      });
+      const bool ok =
+          value.is_array() && std::all_of(value.begin(), value.end(), [](const json& l) {
+            return l.is_object() && l.contains("path") && l["path"].is_string() &&
+                   (!l.contains("scale") || l["scale"].is_number()) &&
+                   l.size() <= 2u - !l.contains("scale");
+          });
       if (!ok) bad_field(key, "expected a list of {\"path\": NAME, \"scale\": S}");
       input[key] = value;
       continue;
@@ -87,15 +91,17 @@ json normalise_input(const json& body, Task task, const Limits& limits, uint64_t
       }
       if (!value.is_string()) bad_field(key, "expected 5, 10, \"5s\" or \"10s\"");
     } else if (key == "reference") {
-      const bool strings = value.is_string() ||
-                           (value.is_array() && std::all_of(value.begin(), value.end(),
-                                                            [](const json& v) { return v.is_string(); }));
+      const bool strings =
+          value.is_string() ||
+          (value.is_array() &&
+           std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_string(); }));
       if (!strings) bad_field(key, "expected an image URL or a list of image URLs");
       input[key] = value.is_string() ? json::array({value}) : value;
       continue;
     } else {
       bad_field(key,
-                "unknown field; rayvid reads prompt, negative_prompt, image, last_image, reference, size, "
+                "unknown field; rayvid reads prompt, negative_prompt, image, last_image, "
+                "reference, size, "
                 "resolution, duration, seed, steps, sampler, guidance_scale, guidance_scale_2, "
                 "shift, width, height, frames, fps, recipe, cache, cache_threshold, cache_table, "
                 "teacache_e0, cache_max_skip, cache_retention, guidance_until, loras, loras_2, "
@@ -108,18 +114,21 @@ json normalise_input(const json& body, Task task, const Limits& limits, uint64_t
   for (const char* field : {"prompt", "negative_prompt"}) {
     if (input.contains(field) &&
         static_cast<int64_t>(input[field].get<std::string>().size()) > limits.max_prompt_bytes)
-      bad_field(field, fmt::format("{} bytes is over the server's limit of {} (--max-prompt-bytes)",
-                                   input[field].get<std::string>().size(),
-                                   limits.max_prompt_bytes));
+      bad_field(field,
+                fmt::format("{} bytes is over the server's limit of {} (--max-prompt-bytes)",
+                            input[field].get<std::string>().size(), limits.max_prompt_bytes));
   }
   if (task == Task::kTextToVideo && input.contains("last_image"))
-    bad_field("last_image", "this is a text-to-video route; send both frames to the model's "
-                            "image-to-video route");
+    bad_field("last_image",
+              "this is a text-to-video route; send both frames to the model's "
+              "image-to-video route");
   if (task == Task::kTextToVideo && input.contains("image"))
-    bad_field("image", "this is a text-to-video route; send the image to the model's "
-                       "image-to-video route");
+    bad_field("image",
+              "this is a text-to-video route; send the image to the model's "
+              "image-to-video route");
   if (task == Task::kImageToVideo && !input.contains("image"))
-    bad_field("image", "required by an image-to-video route: an uploaded file's URL or a data: URI");
+    bad_field("image",
+              "required by an image-to-video route: an uploaded file's URL or a data: URI");
   const auto seed = body.contains("seed") ? seed_of(body["seed"]) : std::nullopt;
   input["seed"] = seed.value_or(random_seed);  // random: below 2^32, exact in JavaScript too
   return input;
@@ -159,7 +168,8 @@ GenerateRequest to_generate_request(const json& input, const ImageResolver& reso
   number("cache_retention", r.cache_retention);
   if (input.contains("teacache_e0")) r.teacache_e0 = input["teacache_e0"].get<bool>();
   r.seed = input.at("seed").get<uint64_t>();
-  if (input.contains("image")) r.image = resolve("image", input["image"].get<std::string>()).string();
+  if (input.contains("image"))
+    r.image = resolve("image", input["image"].get<std::string>()).string();
   if (input.contains("last_image"))
     r.last_image = resolve("last_image", input["last_image"].get<std::string>()).string();
   if (input.contains("reference"))
@@ -172,8 +182,9 @@ void check_loras(const json& input, const std::filesystem::path& lora_dir, bool 
   for (const char* field : {"loras", "loras_2"}) {
     if (!input.contains(field) || input[field].empty()) continue;
     if (lora_dir.empty())
-      bad_field(field, "this server takes no per-request LoRAs: start it with --lora-dir DIR "
-                       "(or merge one into every job with --lora FILE)");
+      bad_field(field,
+                "this server takes no per-request LoRAs: start it with --lora-dir DIR "
+                "(or merge one into every job with --lora FILE)");
     if (std::string(field) == "loras_2" && !two_experts)
       bad_field(field, "only a two-expert model (Wan2.2 A14B) has a second expert; use loras");
     for (const auto& l : input[field]) {

@@ -47,13 +47,12 @@ std::map<std::string, ServedModel> open_models(const ServeOptions& options,
     model.engine = Engine::open(engine);
     model.info = model.engine->info();
     model.name = named ? spec.substr(0, eq) : route_name(model.info.variant, engine.model_dir);
-    RAYVID_CHECK(!model.name.empty() &&
-                     model.name.find_first_not_of(kRouteChars) ==
-                         std::string::npos,
-                 BadArgument,
-                 "--model {}: the route name '{}' must be lowercase letters, digits, '.', '_' or "
-                 "'-'; name it with --model NAME=DIR",
-                 spec, model.name);
+    RAYVID_CHECK(
+        !model.name.empty() && model.name.find_first_not_of(kRouteChars) == std::string::npos,
+        BadArgument,
+        "--model {}: the route name '{}' must be lowercase letters, digits, '.', '_' or "
+        "'-'; name it with --model NAME=DIR",
+        spec, model.name);
     RAYVID_CHECK(!models.count(model.name), BadArgument,
                  "--model {}: a second model named '{}'; name them apart with --model NAME=DIR",
                  spec, model.name);
@@ -100,8 +99,7 @@ void run_server(const ServeOptions& options) {
     RAYVID_CHECK(fs::is_directory(options.lora_dir), BadInput,
                  "--lora-dir {}: not a folder; pass the folder that holds the LoRA files",
                  options.lora_dir);
-  JobRunner runner(store, std::move(models), data / "outputs", limits, resolve,
-                   options.lora_dir);
+  JobRunner runner(store, std::move(models), data / "outputs", limits, resolve, options.lora_dir);
   const auto [requeued, failed] = runner.recover();
   if (requeued + failed > 0)
     spdlog::info("serve: {} job(s) from before the restart queued again, {} failed", requeued,
@@ -110,15 +108,17 @@ void run_server(const ServeOptions& options) {
   httplib::Server server;
   server.new_task_queue = [] { return new httplib::ThreadPool(32); };
   server.set_payload_max_length(static_cast<size_t>(limits.max_body_bytes));
-  const int port = options.port == 0 ? server.bind_to_any_port(options.host)
-                                     : (server.bind_to_port(options.host, options.port)
-                                            ? options.port
-                                            : -1);
+  const int port = options.port == 0
+                       ? server.bind_to_any_port(options.host)
+                       : (server.bind_to_port(options.host, options.port) ? options.port : -1);
   RAYVID_CHECK(port > 0, BadArgument,
                "cannot listen on {}:{} (in use, or not an address of this machine); pick another "
                "--port or --host",
                options.host, options.port);
-  ApiContext context{runner, media, limits, options.api_key,
+  ApiContext context{runner,
+                     media,
+                     limits,
+                     options.api_key,
                      {fmt::format("127.0.0.1:{}", port), fmt::format("localhost:{}", port),
                       fmt::format("[::1]:{}", port), fmt::format("{}:{}", options.host, port)},
                      default_model};

@@ -16,8 +16,8 @@ struct ServeOptions {
   std::vector<std::string> models;
   EngineOptions engine;  // device, dtype, kernels, LoRAs: shared by every model (model_dir unset)
   std::string host = "127.0.0.1";
-  int port = 8188;      // 0: any free port (the URL printed on stdout says which)
-  std::string api_key;  // required unless the host is loopback
+  int port = 8188;                        // 0: any free port (the URL printed on stdout says which)
+  std::string api_key;                    // required unless the host is loopback
   std::string data_dir = "rayvid-serve";  // jobs.sqlite, uploads/, outputs/
   std::string web_dir;                    // the page's static files
   std::string lora_dir;  // where a request's `loras` names files; empty: no per-request LoRAs

@@ -29,9 +29,9 @@ TEST(KeyframeFidelity, TheRequestedFrameScoresHighOthersLow) {
   const fs::path dir = rayvid::test::scratch_dir("keyframe_fidelity");
   const io::VideoFrames video = patterned(96, 64, 9);
   io::write_mp4(dir / "clip.mp4", video, {});
-  const auto scores = keyframe_fidelity(
-      dir / "clip.mp4",
-      {{0, frame_image(video, 0)}, {4, frame_image(video, 4)}, {kLastFrame, frame_image(video, 8)}});
+  const auto scores = keyframe_fidelity(dir / "clip.mp4", {{0, frame_image(video, 0)},
+                                                           {4, frame_image(video, 4)},
+                                                           {kLastFrame, frame_image(video, 8)}});
   ASSERT_EQ(scores.size(), 3u);
   EXPECT_EQ(scores[0].frame, 0);
   EXPECT_EQ(scores[1].frame, 4);
@@ -58,10 +58,10 @@ TEST(KeyframeFidelity, AnalyzeCliReportsKeyframesInJson) {
   io::write_mp4(dir / "clip.mp4", video, {});
   io::write_png(dir / "k4.png", frame_image(video, 4));
   io::write_png(dir / "last.png", frame_image(video, 8));
-  const auto r = rayvid::test::run_command(rayvid::test::cli_command() + " analyze '" + (dir / "clip.mp4").string() +
-                                   "' --no-plots --keyframe 4:'" + (dir / "k4.png").string() +
-                                   "' --last-image '" + (dir / "last.png").string() + "' --out '" +
-                                   (dir / "out").string() + "'");
+  const auto r = rayvid::test::run_command(
+      rayvid::test::cli_command() + " analyze '" + (dir / "clip.mp4").string() +
+      "' --no-plots --keyframe 4:'" + (dir / "k4.png").string() + "' --last-image '" +
+      (dir / "last.png").string() + "' --out '" + (dir / "out").string() + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("keyframe 4: PSNR"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("keyframe 8: PSNR"), std::string::npos) << r.output;
@@ -70,8 +70,9 @@ TEST(KeyframeFidelity, AnalyzeCliReportsKeyframesInJson) {
   ASSERT_EQ(j["keyframes"].size(), 2u);
   EXPECT_EQ(j["keyframes"][1]["frame"], 8);
   EXPECT_GT(j["keyframes"][1]["psnr"].get<double>(), 30);
-  const auto bad = rayvid::test::run_command(rayvid::test::cli_command() + " analyze '" +
-                                     (dir / "clip.mp4").string() + "' --keyframe x:k.png 2>&1");
+  const auto bad =
+      rayvid::test::run_command(rayvid::test::cli_command() + " analyze '" +
+                                (dir / "clip.mp4").string() + "' --keyframe x:k.png 2>&1");
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("FRAME:IMAGE"), std::string::npos) << bad.output;
 }

@@ -25,9 +25,9 @@ struct CliRun {
   std::filesystem::path dir;  // where out.mp4 would have gone
 };
 
-inline void expect_refusals(const std::vector<Refusal>& cases,
-                            const std::function<CliRun(const std::string& name,
-                                                       const std::string& args)>& generate) {
+inline void expect_refusals(
+    const std::vector<Refusal>& cases,
+    const std::function<CliRun(const std::string& name, const std::string& args)>& generate) {
   for (const auto& c : cases) {
     const auto [r, dir] = generate(c.name, c.args);
     EXPECT_EQ(r.exit_code, c.exit_code) << c.name << ": " << r.output;

@@ -1,6 +1,7 @@
 // `rayvid generate --last-image` end to end: an FLF2V model runs with both frames and the sidecar
 // records them; every model that cannot use a last frame refuses it with its exit code, naming
-// the kinds that can, and leaves no output. The numerics against diffusers: tests/pipeline/pipeline_golden_test.cpp.
+// the kinds that can, and leaves no output. The numerics against diffusers:
+// tests/pipeline/pipeline_golden_test.cpp.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -28,8 +29,9 @@ test::CliRun generate(const std::string& name, const std::string& args) {
 }
 
 TEST(LastImageCli, Flf2vRunsWithBothFramesAndRecordsThem) {
-  const auto [r, dir] = generate("flf2v", " --model '" + (flf2v_dir() / "model").string() + "' --image '" +
-                                       first_png() + "' --last-image '" + last_png() + "'");
+  const auto [r, dir] =
+      generate("flf2v", " --model '" + (flf2v_dir() / "model").string() + "' --image '" +
+                            first_png() + "' --last-image '" + last_png() + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(dir / "out.json");
   const auto sidecar = nlohmann::json::parse(in);
@@ -39,20 +41,23 @@ TEST(LastImageCli, Flf2vRunsWithBothFramesAndRecordsThem) {
 
 TEST(LastImageCli, ModelsThatCannotUseALastFrameRefuseIt) {
   const std::string both = " --image '" + first_png() + "' --last-image '" + last_png() + "'";
-  test::expect_refusals({
-      {"i2v", test::fixture_model_flag("wan21_i2v") + both, 4, "FLF2V"},
-      {"ti2v", test::fixture_model_flag("wan22_ti2v") + both, 4, "FLF2V"},
-      {"t2v", test::fixture_model_flag("wan21_t2v") + both, 4, "image"},
-      {"no_first", " --model '" + (flf2v_dir() / "model").string() + "' --last-image '" +
-                       last_png() + "'",
-       2, "image"},
-      {"no_last", " --model '" + (flf2v_dir() / "model").string() + "' --image '" + first_png() +
-                      "'",
-       2, "--last-image"},
-      {"missing", " --model '" + (flf2v_dir() / "model").string() + "' --image '" + first_png() +
-                      "' --last-image /nonexistent/last.png",
-       3, "not found"},
-  }, generate);
+  test::expect_refusals(
+      {
+          {"i2v", test::fixture_model_flag("wan21_i2v") + both, 4, "FLF2V"},
+          {"ti2v", test::fixture_model_flag("wan22_ti2v") + both, 4, "FLF2V"},
+          {"t2v", test::fixture_model_flag("wan21_t2v") + both, 4, "image"},
+          {"no_first",
+           " --model '" + (flf2v_dir() / "model").string() + "' --last-image '" + last_png() + "'",
+           2, "image"},
+          {"no_last",
+           " --model '" + (flf2v_dir() / "model").string() + "' --image '" + first_png() + "'", 2,
+           "--last-image"},
+          {"missing",
+           " --model '" + (flf2v_dir() / "model").string() + "' --image '" + first_png() +
+               "' --last-image /nonexistent/last.png",
+           3, "not found"},
+      },
+      generate);
 }
 
 TEST(LastImageCli, InspectSaysWhichImagesAModelTakes) {
@@ -60,9 +65,9 @@ TEST(LastImageCli, InspectSaysWhichImagesAModelTakes) {
                                  (flf2v_dir() / "model").string() + "' | grep '^inputs:'");
   EXPECT_EQ(flf2v.output.substr(0, flf2v.output.find(';')),
             "inputs: --prompt, --image (required), --last-image (required)");
-  const auto i2v = run_command(test::cli_command() + " inspect '" +
-                               (test::fixtures_dir() / "models" / "wan21_i2v").string() +
-                               "' | grep '^inputs:'");
+  const auto i2v =
+      run_command(test::cli_command() + " inspect '" +
+                  (test::fixtures_dir() / "models" / "wan21_i2v").string() + "' | grep '^inputs:'");
   EXPECT_EQ(i2v.output.substr(0, i2v.output.find(';')), "inputs: --prompt, --image (required)");
   const auto ti2v = run_command(test::cli_command() + " inspect '" +
                                 (test::fixtures_dir() / "models" / "wan22_ti2v").string() +

@@ -81,7 +81,8 @@ void run_case(const std::string& family, const nlohmann::json& c, const test::Go
       << "decoded video";
 }
 
-void run_cases(const std::string& family, const test::GoldenSet& golden, const fs::path& model_dir) {
+void run_cases(const std::string& family, const test::GoldenSet& golden,
+               const fs::path& model_dir) {
   int cases = 0;
   for (const auto& c : golden.manifest().json()["cases"]) {
     if (c["kind"] != "pipeline") continue;

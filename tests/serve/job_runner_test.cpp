@@ -1,5 +1,6 @@
 // The job store and the worker with a stand-in engine: submission order, the bounded queue,
-// cancel, and what a restart makes of the store (the crash itself is tests/serve/test_crash_restart.py).
+// cancel, and what a restart makes of the store (the crash itself is
+// tests/serve/test_crash_restart.py).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -21,11 +22,13 @@ class StandInEngine : public Engine {
   std::atomic<bool> gate{true};
   std::atomic<int> runs{0};
   std::vector<std::string> prompts;
-  GenerateResult generate(const GenerateRequest& request, const ProgressCallback& progress) override {
+  GenerateResult generate(const GenerateRequest& request,
+                          const ProgressCallback& progress) override {
     if (request.dry_run) return {};
     while (!gate) std::this_thread::sleep_for(std::chrono::milliseconds(2));
     for (int step = 1; step <= 3; ++step) progress(Progress{"denoise", step, 3, 0.1, 0.1, 0.1});
-    if (request.prompt == "fail") throw Error(ErrorCategory::kBadInput, "the checkpoint is truncated");
+    if (request.prompt == "fail")
+      throw Error(ErrorCategory::kBadInput, "the checkpoint is truncated");
     ++runs;
     prompts.push_back(request.prompt);
     std::ofstream(request.output) << request.prompt;
@@ -109,8 +112,8 @@ TEST(ServeJobRunner, AFullQueueRefusesWith429AndCancelFreesASlot) {
   EXPECT_FALSE(f.store->get("w3" + std::string(30, '0')).has_value());  // refused: not recorded
   EXPECT_TRUE(f.runner->cancel(w1.id));
   EXPECT_EQ(f.store->get(w1.id)->status, JobStatus::kCancelled);
-  EXPECT_FALSE(f.runner->cancel(w1.id));  // already final
-  f.runner->submit(f.job("w3"));           // the slot is free again
+  EXPECT_FALSE(f.runner->cancel(w1.id));      // already final
+  f.runner->submit(f.job("w3"));              // the slot is free again
   EXPECT_TRUE(f.runner->cancel(running.id));  // the running one stops at its next step
   f.engine->gate = true;
   EXPECT_EQ(f.wait_final(running.id), JobStatus::kCancelled);
@@ -144,7 +147,8 @@ TEST(ServeJobRunner, ARestartRequeuesRerunsOnceAndCleansTemporaries) {
   EXPECT_EQ(f.store->get(landed.id)->status, JobStatus::kCompleted);
   f.runner->start();
   for (const Job& j : {once, w1, w2}) EXPECT_EQ(f.wait_final(j.id), JobStatus::kCompleted);
-  EXPECT_EQ(f.engine->prompts, (std::vector<std::string>{"once", "w1", "w2"}));  // landed not re-run
+  EXPECT_EQ(f.engine->prompts,
+            (std::vector<std::string>{"once", "w1", "w2"}));  // landed not re-run
   EXPECT_EQ(f.store->get(once.id)->attempts, 2);
   EXPECT_EQ(f.store->get(w1.id)->attempts, 1);
 }

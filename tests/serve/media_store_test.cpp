@@ -38,7 +38,8 @@ std::string base64(const std::string& bytes) {
   std::string out;
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    const uint32_t v =
+        (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
     for (int s = 18; s >= 0; s -= 6) out += k[(v >> s) & 63];
   }
   if (i + 1 == bytes.size()) {
@@ -57,7 +58,9 @@ struct Fixture {
   Limits limits;
   MediaStore media;
   explicit Fixture(const std::string& name, Limits l = {})
-      : dir(test::scratch_dir(name)), store(dir / "jobs.sqlite"), limits(l),
+      : dir(test::scratch_dir(name)),
+        store(dir / "jobs.sqlite"),
+        limits(l),
         media(dir / "uploads", store, l) {}
 };
 
@@ -76,7 +79,7 @@ TEST(ServeMediaStore, TicketThenPutThenTheUrlResolvesToTheSameBytes) {
   const std::string png = png_bytes(64, 48);
   const Upload ticket = f.media.create_ticket(
       {{"filename", "../../My Photo.png"}, {"size", png.size()}, {"content_type", "image/png"}});
-  EXPECT_EQ(ticket.filename, "My_Photo.png");  // the basename, made URL- and path-safe
+  EXPECT_EQ(ticket.filename, "My_Photo.png");              // the basename, made URL- and path-safe
   EXPECT_FALSE(f.media.find(ticket.id, ticket.filename));  // nothing until the PUT
   f.media.receive(ticket.id, png);
   const fs::path file = *f.media.find(ticket.id, ticket.filename);
@@ -93,7 +96,12 @@ TEST(ServeMediaStore, RefusesWrongSizesNonImagesAndBombs) {
   limits.max_upload_bytes = 4096;
   Fixture f("serve_media_refusals", limits);
   std::string field;
-  EXPECT_EQ(status_of([&] { f.media.create_ticket({{"filename", "a.png"}, {"size", 5000}}); }, &field), 400);
+  EXPECT_EQ(status_of(
+                [&] {
+                  f.media.create_ticket({{"filename", "a.png"}, {"size", 5000}});
+                },
+                &field),
+            400);
   EXPECT_EQ(field, "size");
   EXPECT_EQ(status_of([&] { f.media.create_ticket({{"size", 10}}); }, &field), 400);
   EXPECT_EQ(field, "filename");
@@ -123,10 +131,18 @@ TEST(ServeMediaStore, DataUrisDecodeAndBadOnesAreNamed) {
     EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), bytes);
   }
   std::string field;
-  EXPECT_EQ(status_of([&] { f.media.resolve_image("image", "data:image/png,rawbytes", {}); }, &field), 400);
+  EXPECT_EQ(
+      status_of([&] { f.media.resolve_image("image", "data:image/png,rawbytes", {}); }, &field),
+      400);
   EXPECT_EQ(field, "image");
   EXPECT_EQ(status_of([&] { f.media.resolve_image("image", "data:;base64,@@@@", {}); }), 400);
-  EXPECT_EQ(status_of([&] { f.media.resolve_image("reference", "data:image/png;base64," + base64("not an image"), {}); }, &field), 400);
+  EXPECT_EQ(status_of(
+                [&] {
+                  f.media.resolve_image("reference",
+                                        "data:image/png;base64," + base64("not an image"), {});
+                },
+                &field),
+            400);
   EXPECT_EQ(field, "reference");
 }
 
@@ -137,10 +153,13 @@ TEST(ServeMediaStore, NoUrlReachesOutsideTheUploadsFolder) {
   f.media.receive(t.id, png);
   const std::set<std::string> own = {"127.0.0.1:9"};
   for (const std::string& url : std::vector<std::string>{
-           "http://127.0.0.1:9/media/../jobs.sqlite", "http://127.0.0.1:9/media/" + t.id + "/../../jobs.sqlite",
-        "http://127.0.0.1:9/media/" + t.id + "/b.png", "http://127.0.0.1:9/etc/passwd",
-        "/media/" + t.id, "file:///etc/passwd", "/etc/passwd", "ftp://127.0.0.1:9/media/" + t.id + "/a.png",
-        "http://example.com/media/" + t.id + "/a.png", "http://127.0.0.1:10/media/" + t.id + "/a.png"}) {
+           "http://127.0.0.1:9/media/../jobs.sqlite",
+           "http://127.0.0.1:9/media/" + t.id + "/../../jobs.sqlite",
+           "http://127.0.0.1:9/media/" + t.id + "/b.png", "http://127.0.0.1:9/etc/passwd",
+           "/media/" + t.id, "file:///etc/passwd", "/etc/passwd",
+           "ftp://127.0.0.1:9/media/" + t.id + "/a.png",
+           "http://example.com/media/" + t.id + "/a.png",
+           "http://127.0.0.1:10/media/" + t.id + "/a.png"}) {
     EXPECT_EQ(status_of([&] { f.media.resolve_image("image", url, own); }), 400) << url;
   }
   EXPECT_FALSE(f.media.find("../" + t.id, "a.png"));

@@ -40,10 +40,11 @@ TEST(ServeRequestFields, AcceptsTheHostedApiBodyAndFillsTheSeed) {
 }
 
 TEST(ServeRequestFields, SeedMinusOneIsRandomAnyOtherSeedIsKept) {
-  EXPECT_EQ(normalise_input({{"prompt", "x"}, {"seed", -1}}, Task::kTextToVideo, {}, 7)["seed"], 7u);
+  EXPECT_EQ(normalise_input({{"prompt", "x"}, {"seed", -1}}, Task::kTextToVideo, {}, 7)["seed"],
+            7u);
   EXPECT_EQ(normalise_input({{"prompt", "x"}, {"seed", 0}}, Task::kTextToVideo, {}, 7)["seed"], 0u);
-  EXPECT_EQ(normalise_input({{"prompt", "x"}, {"seed", "18446744073709551615"}},
-                            Task::kTextToVideo, {}, 7)["seed"],
+  EXPECT_EQ(normalise_input({{"prompt", "x"}, {"seed", "18446744073709551615"}}, Task::kTextToVideo,
+                            {}, 7)["seed"],
             18446744073709551615ull);
   EXPECT_EQ(refused_field({{"prompt", "x"}, {"seed", 1.5}}), "seed");
   EXPECT_EQ(refused_field({{"prompt", "x"}, {"seed", "twelve"}}), "seed");
@@ -87,8 +88,10 @@ TEST(ServeRequestFields, EachBadFieldIsNamed) {
   EXPECT_EQ(refused_field({{"prompt", "x"}, {"enable_sync_mode", "yes"}}), "enable_sync_mode");
   EXPECT_EQ(refused_field({{"prompt", "x"}, {"reference", {1, 2}}}), "reference");
   EXPECT_EQ(refused_field({{"prompt", "x"}, {"loras", "style.safetensors"}}), "loras");
-  EXPECT_EQ(refused_field({{"prompt", "x"}, {"loras", {{{"path", "a"}, {"strength", 1}}}}}), "loras");
-  EXPECT_EQ(refused_field({{"prompt", "x"}, {"loras", {{{"path", "a"}, {"scale", "1"}}}}}), "loras");
+  EXPECT_EQ(refused_field({{"prompt", "x"}, {"loras", {{{"path", "a"}, {"strength", 1}}}}}),
+            "loras");
+  EXPECT_EQ(refused_field({{"prompt", "x"}, {"loras", {{{"path", "a"}, {"scale", "1"}}}}}),
+            "loras");
   EXPECT_EQ(refused_field({{"prompt", "x"}, {"loras", {{{"path", "a"}, {"scale", 0.5}}}}}), "");
   Limits tight;
   tight.max_prompt_bytes = 10;
@@ -100,14 +103,14 @@ TEST(ServeRequestFields, TheRouteDecidesWhetherAnImageIsRequiredOrRefused) {
   EXPECT_EQ(refused_field({{"prompt", "x"}, {"image", "/media/a/b.png"}}, Task::kTextToVideo),
             "image");
   EXPECT_EQ(refused_field({{"prompt", "x"}}, Task::kImageToVideo), "image");
-  const json input = normalise_input({{"prompt", "x"}, {"image", "/media/a/b.png"}},
-                                     Task::kImageToVideo, {}, 1);
+  const json input =
+      normalise_input({{"prompt", "x"}, {"image", "/media/a/b.png"}}, Task::kImageToVideo, {}, 1);
   std::string asked;
-  const GenerateRequest r = to_generate_request(input, [&](const std::string& field,
-                                                           const std::string& value) {
-    asked = field + "=" + value;
-    return std::filesystem::path("/tmp/resolved.png");
-  });
+  const GenerateRequest r =
+      to_generate_request(input, [&](const std::string& field, const std::string& value) {
+        asked = field + "=" + value;
+        return std::filesystem::path("/tmp/resolved.png");
+      });
   EXPECT_EQ(asked, "image=/media/a/b.png");
   EXPECT_EQ(r.image, "/tmp/resolved.png");
 }

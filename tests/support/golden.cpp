@@ -46,7 +46,8 @@ double relative_error(const at::Tensor& out, const at::Tensor& ref) {
   return failure;
 }
 
-GoldenSet::GoldenSet(const std::string& family) : GoldenSet(Dir{fixtures_dir() / "golden" / family}) {}
+GoldenSet::GoldenSet(const std::string& family)
+    : GoldenSet(Dir{fixtures_dir() / "golden" / family}) {}
 
 GoldenSet::GoldenSet(Dir dir)
     : dir_(std::move(dir.path)), manifest_(io::JsonFile::load(dir_ / "manifest.json")) {}

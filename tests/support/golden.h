@@ -23,7 +23,7 @@ double relative_error(const at::Tensor& out, const at::Tensor& ref);
 // One family's golden folder: <fixtures>/golden/<family>/ with manifest.json and *.safetensors.
 class GoldenSet {
  public:
-  explicit GoldenSet(const std::string& family);  // fixtures/golden/<family>
+  explicit GoldenSet(const std::string& family);    // fixtures/golden/<family>
   static GoldenSet extra(const std::string& name);  // fixtures/golden_extra/<name>
   const io::JsonFile& manifest() const { return manifest_; }
   const std::filesystem::path& dir() const { return dir_; }

@@ -147,9 +147,9 @@ WanDiTConfig WanDiTConfig::detect(const WeightSource& source, int64_t head_dim) 
 }
 
 std::vector<std::string> WanDiTConfig::preset_names() {
-  return {"wan2.1-t2v-1.3b", "wan2.1-t2v-14b",  "wan2.1-i2v-14b",   "wan2.1-flf2v-14b",
-          "wan2.1-vace-1.3b", "wan2.1-vace-14b", "wan2.2-ti2v-5b", "wan2.2-t2v-a14b",
-          "wan2.2-i2v-a14b"};
+  return {"wan2.1-t2v-1.3b",  "wan2.1-t2v-14b",   "wan2.1-i2v-14b",
+          "wan2.1-flf2v-14b", "wan2.1-vace-1.3b", "wan2.1-vace-14b",
+          "wan2.2-ti2v-5b",   "wan2.2-t2v-a14b",  "wan2.2-i2v-a14b"};
 }
 
 WanDiTConfig WanDiTConfig::preset(std::string_view name) {
@@ -189,12 +189,12 @@ WanDiTConfig WanDiTConfig::preset(std::string_view name) {
 void WanDiTConfig::validate(const std::string& where) const {
   if (is_vace()) {
     check_size(where, "vace_in_channels", vace_in_channels, kMaxConfigWidth);
-    RAYVID_CHECK(vace_layers.front() == 0 && std::is_sorted(vace_layers.begin(), vace_layers.end()) &&
-                     std::adjacent_find(vace_layers.begin(), vace_layers.end()) == vace_layers.end() &&
-                     vace_layers.back() < num_layers,
-                 BadInput,
-                 "{}: vace_layers [{}] must start at 0, increase, and stay below num_layers {}",
-                 where, fmt::join(vace_layers, ", "), num_layers);
+    RAYVID_CHECK(
+        vace_layers.front() == 0 && std::is_sorted(vace_layers.begin(), vace_layers.end()) &&
+            std::adjacent_find(vace_layers.begin(), vace_layers.end()) == vace_layers.end() &&
+            vace_layers.back() < num_layers,
+        BadInput, "{}: vace_layers [{}] must start at 0, increase, and stay below num_layers {}",
+        where, fmt::join(vace_layers, ", "), num_layers);
     RAYVID_CHECK(!image_dim.has_value(), BadInput,
                  "{}: a VACE transformer has no image tokens (image_dim must be null)", where);
   }

@@ -66,9 +66,9 @@ struct WanDiTWeights {
   Linear text_linear_2;    // [dim, dim]
   ImageEmbedderWeights image_embedder;  // Wan2.1 I2V/FLF2V only
   std::vector<BlockWeights> blocks;
-  Linear proj_out;               // [pt·ph·pw·out_channels, dim]
-  at::Tensor scale_shift_table;  // [1, 2, dim] fp32: output shift, scale
-  Linear vace_patch_embedding;   // VACE: [dim, vace_in_channels, pt, ph, pw]
+  Linear proj_out;                            // [pt·ph·pw·out_channels, dim]
+  at::Tensor scale_shift_table;               // [1, 2, dim] fp32: output shift, scale
+  Linear vace_patch_embedding;                // VACE: [dim, vace_in_channels, pt, ph, pw]
   std::vector<VaceBlockWeights> vace_blocks;  // VACE: one per config.vace_layers entry
 };
 

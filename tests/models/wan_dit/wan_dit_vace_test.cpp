@@ -1,6 +1,7 @@
 // Wan2.1 VACE's transformer against diffusers' WanVACETransformer3DModel (scripts/reference/
-// extra_vace.py): full-length and shorter control (zero-padded tokens), conditioning scales, per-row
-// timesteps; the architecture detected from tensors alone; original names for the VACE tensors.
+// extra_vace.py): full-length and shorter control (zero-padded tokens), conditioning scales,
+// per-row timesteps; the architecture detected from tensors alone; original names for the VACE
+// tensors.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -45,7 +46,8 @@ TEST(WanDiTVace, MatchesDiffusersForward) {
   ContextCache context = dit.prepare_context(text);
   dit.set_control(context, control, 0.0);
   const at::Tensor t = store.tensor("full.timestep").clone();
-  EXPECT_FALSE(test::close_to(dit.forward(x, t, context), store.tensor("full.output").clone(), 1e-2));
+  EXPECT_FALSE(
+      test::close_to(dit.forward(x, t, context), store.tensor("full.output").clone(), 1e-2));
 }
 
 TEST(WanDiTVace, ArchitectureFromTensorsAloneAndOriginalNames) {
