@@ -1,5 +1,5 @@
-// `rayvid analyze VIDEO [--source IMAGE] [--compare VIDEO2] [--out DIR] [--no-plots]`: motion and
-// preservation metrics as JSON, CSV, plots and a contact sheet.
+// `rayvid analyze VIDEO [--source IMAGE] [--compare VIDEO2] [--track COLOUR] [--out DIR]
+// [--no-plots]`: motion and preservation metrics as JSON, CSV, plots and a contact sheet.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -8,6 +8,7 @@
 
 #include "analysis/contact_sheet.h"
 #include "analysis/keyframe_fidelity.h"
+#include "analysis/object_track.h"
 #include "analysis/report.h"
 #include "analysis/video_analysis.h"
 #include "apps/commands.h"
@@ -26,6 +27,7 @@ namespace {
 struct AnalyzeFlags {
   std::string video, source, compare, out, last_image;
   std::vector<std::string> keyframes;  // "N:IMAGE"
+  std::vector<std::string> track;      // colour names or #RRGGBB
   bool no_plots = false;
 };
 
@@ -61,8 +63,35 @@ void print_summary(const analysis::VideoAnalysis& a) {
                 *a.mean_compare_ssim);
 }
 
+nlohmann::json to_json(const analysis::ObjectTrack& t) {
+  nlohmann::json frames = nlohmann::json::array();
+  for (const auto& f : t.frames)
+    frames.push_back(f.found ? nlohmann::json{{"x", f.x}, {"y", f.y}, {"area", f.area_fraction}}
+                             : nlohmann::json(nullptr));
+  return {{"colour", t.colour.name},
+          {"hue_deg", t.colour.hue_deg},
+          {"found_frames", t.found_frames},
+          {"found_first", t.found_first},
+          {"found_last", t.found_last},
+          {"dx", t.dx},
+          {"dy", t.dy},
+          {"direction", t.direction},
+          {"frames", frames}};
+}
+
+void print_track(const analysis::ObjectTrack& t) {
+  std::printf("object %s: found in %d of %zu frames, %s", t.colour.name.c_str(), t.found_frames,
+              t.frames.size(), t.direction == "not found" ? "" : "moves ");
+  if (t.direction == "not found" || t.direction == "stays")
+    std::printf("%s\n", t.direction.c_str());
+  else
+    std::printf("%s (dx %+.1f px, dy %+.1f px)\n", t.direction.c_str(), t.dx, t.dy);
+}
+
 void run(const AnalyzeFlags& f) {
   io::require_regular_file(f.video, "video");
+  std::vector<analysis::ColourTarget> colours;  // parsed first: a bad colour fails before work
+  for (const auto& c : f.track) colours.push_back(analysis::parse_colour(c));
   const fs::path out =
       f.out.empty() ? fs::path(fs::path(f.video).replace_extension("").string() + "-analysis")
                     : fs::path(f.out);
@@ -91,7 +120,14 @@ void run(const AnalyzeFlags& f) {
   const auto scores = keyframes.empty() ? std::vector<analysis::KeyframeScore>{}
                                         : analysis::keyframe_fidelity(f.video, keyframes);
 
+  const auto tracks = colours.empty() ? std::vector<analysis::ObjectTrack>{}
+                                      : analysis::track_colours(f.video, colours);
+
   nlohmann::json j = analysis::to_json(a);
+  if (!tracks.empty()) {
+    j["objects"] = nlohmann::json::array();
+    for (const auto& t : tracks) j["objects"].push_back(to_json(t));
+  }
   if (!scores.empty()) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& s : scores)
@@ -101,13 +137,15 @@ void run(const AnalyzeFlags& f) {
   j["inputs"] = {
       {"video", f.video},
       {"source", f.source.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.source)},
-      {"compare", f.compare.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.compare)}};
+      {"compare", f.compare.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.compare)},
+      {"track", f.track}};
   io::write_file_atomic(out / "analysis.json", j.dump(2) + "\n");
   io::write_file_atomic(out / "per_frame.csv", analysis::to_csv(a));
   io::write_png(out / "contact_sheet.png", sheet);
   print_summary(a);
   for (const auto& s : scores)
     std::printf("keyframe %d: PSNR %.2f dB, SSIM %.4f\n", s.frame, s.psnr, s.ssim);
+  for (const auto& t : tracks) print_track(t);
   if (!f.no_plots)
     run_plot_script("plot_analysis.py", {(out / "per_frame.csv").string(), out.string()});
   std::printf("wrote %s\n", out.c_str());
@@ -130,6 +168,10 @@ void add_analyze(CLI::App& app) {
                   "that frame (FLF2V, VACE keyframes)");
   sub->add_option("--last-image", flags->last_image,
                   "The image the video should end on: PSNR/SSIM against the last frame");
+  sub->add_option("--track,-t", flags->track,
+                  "COLOUR (repeatable; red, orange, yellow, green, cyan, blue, purple, magenta or "
+                  "#RRGGBB): find the largest object of that colour in each frame and the "
+                  "direction it moves");
   sub->add_option("--out,-o", flags->out, "Output folder (default: <video>-analysis/)");
   sub->add_flag("--no-plots", flags->no_plots, "Skip the matplotlib plots");
   sub->callback([flags]() { run(*flags); });
