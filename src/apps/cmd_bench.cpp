@@ -36,6 +36,7 @@ struct BenchFlags {
   // Sampler benchmark
   std::string model, samplers = "unipc,euler", reference, prompt, image, out;
   std::string caches, cache_table, cache, recipe;
+  std::string expect_motion;  // COLOUR:DIRECTION
   double guidance_until = 0;
   EngineOptions engine;
   std::string seed = "0";
@@ -128,6 +129,8 @@ void run_samplers(const BenchFlags& f) {
   // Step caches run at the reference's sampler and steps: each against the same run uncached.
   for (const auto& c : tb::parse_cache_cases(f.caches, options.reference))
     options.cases.push_back(c);
+  if (!f.expect_motion.empty())
+    options.expected_motion = tb::parse_expected_motion(f.expect_motion);
   auto& r = options.base;
   r.cache_table = f.cache_table;
   r.prompt = f.prompt.empty() ? "a red fox runs through fresh snow, tracking shot" : f.prompt;
@@ -221,6 +224,9 @@ void add_bench(CLI::App& app) {
   sub->add_option("--recipe", f->recipe, "--arch: time a recipe's whole schedule (distill-4step)");
   sub->add_option("--guidance-until", f->guidance_until,
                   "--arch: guidance on the first fraction of the steps only");
+  sub->add_option("--expect-motion", f->expect_motion,
+                  "Sampler benchmark: COLOUR:DIRECTION (e.g. red:left) the prompt asks for; each "
+                  "run's video is tracked (as `rayvid analyze --track`) and scored for it");
   sub->add_option("--prompt,-p", f->prompt, "Prompt of every run");
   sub->add_option("--image,-i", f->image, "Source image (image-to-video models)");
   sub->add_option("--seed", f->seed, "Seed of every run")->capture_default_str();
@@ -239,6 +245,8 @@ void add_bench(CLI::App& app) {
     RAYVID_CHECK(modes == 1, BadArgument,
                  "choose one mode: --plan --arch NAME, --arch NAME (timed with random weights), "
                  "or --model DIR --samplers ... --steps ...");
+    RAYVID_CHECK(f->expect_motion.empty() || !f->model.empty(), BadArgument,
+                 "--expect-motion scores the sampler benchmark's videos: use it with --model DIR");
     if (f->plan) return run_plan(*f);
     if (measure) {
       RAYVID_CHECK(!f->arch.empty(), BadArgument, "--measure needs --arch NAME ({})",

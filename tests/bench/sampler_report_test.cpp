@@ -114,11 +114,12 @@ TEST(SamplerReport, TableJsonCsv) {
 
   const std::string csv = sampler_csv(records);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
-  EXPECT_NE(csv.find("\nunipc:8,unipc,8,1,1,1,1,0.25,0,9,0.7,0.25,10.2,3.5,,,,,0,0\n"),
+  EXPECT_NE(csv.find("\nunipc:8,unipc,8,1,1,1,1,0.25,0,9,0.7,0.25,10.2,3.5,,,,,0,0,,,\n"),
             std::string::npos)
       << csv;
   EXPECT_NE(
-      csv.find("\neuler:4,euler,4,0,0.6,0.5,0.7,0.25,0,3.8,0.7,0.25,5,3.5,0.125,31.5,0.93,,0,0\n"),
+      csv.find(
+          "\neuler:4,euler,4,0,0.6,0.5,0.7,0.25,0,3.8,0.7,0.25,5,3.5,0.125,31.5,0.93,,0,0,,,\n"),
       std::string::npos)
       << csv;
 
@@ -128,6 +129,42 @@ TEST(SamplerReport, TableJsonCsv) {
   const MeasuredRun m = read_measured_run(file, "euler:4");
   EXPECT_DOUBLE_EQ(m.seconds_per_step, 0.6);
   EXPECT_NEAR(m.total_seconds, 5.0, 1e-9);
+}
+
+// --expect-motion: parsing, the match and the angle to the expected direction, and the columns.
+TEST(SamplerReport, ExpectedMotion) {
+  const ExpectedMotion left = parse_expected_motion("red:left");
+  EXPECT_EQ(left.direction, "left");
+  EXPECT_EQ(left.colour.name, "red");
+  EXPECT_EQ(parse_expected_motion("#28be3c:down").direction, "down");
+  EXPECT_THROW(parse_expected_motion("red"), Error);
+  EXPECT_THROW(parse_expected_motion("red:sideways"), Error);
+  EXPECT_THROW(parse_expected_motion("teal:left"), Error);
+
+  analysis::ObjectTrack t;
+  t.colour = left.colour;
+  t.found_frames = 17;
+  t.frames.resize(17);
+  t.dx = -30, t.dy = 30, t.direction = "left";  // 45 degrees off, still mostly left
+  MotionCheck m = check_motion(t, left);
+  EXPECT_TRUE(m.matches);
+  EXPECT_NEAR(*m.angle_error_deg, 45, 1e-9);
+  t.dx = 10, t.dy = -40, t.direction = "up";
+  m = check_motion(t, parse_expected_motion("red:down"));
+  EXPECT_FALSE(m.matches);
+  EXPECT_NEAR(*m.angle_error_deg, 180 - std::atan(10.0 / 40) * 180 / M_PI, 1e-9);
+  t.direction = "not found";
+  EXPECT_FALSE(check_motion(t, left).angle_error_deg.has_value());
+
+  SamplerRecord r = make_record({"euler", 4, "", 0}, synthetic({1, 1}, 0.5));
+  t.dx = -32, t.dy = 0, t.direction = "left";
+  r.motion = check_motion(t, left);
+  EXPECT_NE(format_sampler_table({r}).find("left ok"), std::string::npos);
+  const nlohmann::json j = sampler_json({}, {r});
+  EXPECT_EQ(j["runs"][0]["motion"]["direction"], "left");
+  EXPECT_EQ(j["runs"][0]["motion"]["matches"], true);
+  EXPECT_DOUBLE_EQ(j["runs"][0]["motion"]["angle_error_deg"].get<double>(), 0);
+  EXPECT_NE(sampler_csv({r}).find(",left,1,0\n"), std::string::npos) << sampler_csv({r});
 }
 
 TEST(MeasuredRun, FromAGenerateSidecarAndBadFiles) {

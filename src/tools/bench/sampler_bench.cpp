@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <sstream>
 
 #include "core/check.h"
@@ -130,6 +131,34 @@ std::vector<SamplerCase> parse_cache_cases(const std::string& caches,
   return out;
 }
 
+ExpectedMotion parse_expected_motion(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  const std::string direction = colon == std::string::npos ? "" : text.substr(colon + 1);
+  RAYVID_CHECK(
+      direction == "left" || direction == "right" || direction == "up" || direction == "down",
+      BadArgument,
+      "--expect-motion '{}': give COLOUR:DIRECTION with DIRECTION left, right, up or down "
+      "(e.g. red:left)",
+      text);
+  return {analysis::parse_colour(text.substr(0, colon)), direction};
+}
+
+MotionCheck check_motion(const analysis::ObjectTrack& track, const ExpectedMotion& expected) {
+  MotionCheck m;
+  m.track = track;
+  m.matches = track.direction == expected.direction;
+  if (track.direction != "not found" && track.direction != "stays") {
+    const double want = expected.direction == "right"  ? 0
+                        : expected.direction == "down" ? 90
+                        : expected.direction == "left" ? 180
+                                                       : 270;  // image axes: +y is down
+    const double got = std::atan2(track.dy, track.dx) * 180 / M_PI;
+    const double d = std::fmod(std::abs(got - want), 360.0);
+    m.angle_error_deg = std::min(d, 360 - d);
+  }
+  return m;
+}
+
 SamplerRecord make_record(const SamplerCase& which, const GenerateResult& result) {
   SamplerRecord r;
   r.which = which;
@@ -149,8 +178,12 @@ std::string format_sampler_table(const std::vector<SamplerRecord>& records) {
       fmt::format("{:<24} {:>5} {:>10} {:>16} {:>9} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10}\n",
                   "sampler", "steps", "s/step", "min..max", "denoise", "decode", "total",
                   "peak mem", "latent", "PSNR", "forwards");
-  s += fmt::format("{:<24} {:>5} {:>10} {:>16} {:>9} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10}\n", "",
-                   "", "(median)", "", "s", "s", "s", "GB", "rel.err", "dB", "run/reused");
+  const bool motion = std::any_of(records.begin(), records.end(),
+                                  [](const SamplerRecord& r) { return r.motion.has_value(); });
+  if (motion) s.insert(s.size() - 1, fmt::format(" {:>16}", "motion"));
+  s += fmt::format("{:<24} {:>5} {:>10} {:>16} {:>9} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10}", "", "",
+                   "(median)", "", "s", "s", "s", "GB", "rel.err", "dB", "run/reused");
+  s += motion ? fmt::format(" {:>16}\n", "(tracked)") : "\n";
   for (const auto& r : records) {
     const auto& t = r.result.timings;
     s += fmt::format(
@@ -164,9 +197,26 @@ std::string format_sampler_table(const std::vector<SamplerRecord>& records) {
         r.is_reference ? std::string("-") : opt(r.latent_rel_error, "{:.2e}"),
         r.is_reference ? std::string("-") : opt(r.psnr, "{:.2f}"),
         fmt::format("{}/{}", r.dit_forwards, r.forwards_reused));
+    if (r.motion)
+      s.insert(s.size() - 1, fmt::format(" {:>16}", r.motion->track.direction +
+                                                        (r.motion->matches ? " ok" : " x")));
   }
   return s;
 }
+
+namespace {
+nlohmann::json motion_json(const MotionCheck& m) {
+  return {{"colour", m.track.colour.name},
+          {"direction", m.track.direction},
+          {"matches", m.matches},
+          {"found_frames", m.track.found_frames},
+          {"frames", m.track.frames.size()},
+          {"dx", m.track.dx},
+          {"dy", m.track.dy},
+          {"angle_error_deg",
+           m.angle_error_deg ? nlohmann::json(*m.angle_error_deg) : nlohmann::json(nullptr)}};
+}
+}  // namespace
 
 nlohmann::json sampler_json(const SamplerBenchMeta& meta,
                             const std::vector<SamplerRecord>& records) {
@@ -206,7 +256,8 @@ nlohmann::json sampler_json(const SamplerBenchMeta& meta,
                                   : nlohmann::json({{"method", r.which.cache},
                                                     {"threshold", r.which.cache_threshold}})},
                     {"dit_forwards", r.dit_forwards},
-                    {"forwards_reused", r.forwards_reused}});
+                    {"forwards_reused", r.forwards_reused},
+                    {"motion", r.motion ? motion_json(*r.motion) : nlohmann::json(nullptr)}});
   }
   return {{"model", meta.model_dir},
           {"variant", meta.variant},
@@ -224,20 +275,23 @@ std::string sampler_csv(const std::vector<SamplerRecord>& records) {
       "label,sampler,steps,reference,seconds_per_step_median,seconds_per_step_min,"
       "seconds_per_step_max,text_encode_seconds,image_encode_seconds,denoise_seconds,"
       "vae_decode_seconds,mux_seconds,total_seconds,peak_memory_gb,latent_rel_error,psnr_db,"
-      "ssim,cache,dit_forwards,forwards_reused\n";
+      "ssim,cache,dit_forwards,forwards_reused,motion_direction,motion_matches,"
+      "motion_angle_error_deg\n";
   for (const auto& r : records) {
     const auto& t = r.result.timings;
     s += fmt::format(
         "{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{},{}"
         ","
-        "{},{},{}\n",
+        "{},{},{},{},{},{}\n",
         r.which.label(), r.which.sampler, r.which.steps, r.is_reference ? 1 : 0, r.steps.median,
         r.steps.min, r.steps.max, t.text_encode, t.image_encode, t.denoise, t.vae_decode, t.mux,
         t.total, r.result.peak_memory_bytes / 1e9, opt(r.latent_rel_error, "{:.6g}"),
         opt(r.psnr, "{:.6g}"), opt(r.ssim, "{:.6g}"),
         r.which.cache.empty() ? std::string()
                               : fmt::format("{}:{:g}", r.which.cache, r.which.cache_threshold),
-        r.dit_forwards, r.forwards_reused);
+        r.dit_forwards, r.forwards_reused, r.motion ? r.motion->track.direction : "",
+        r.motion ? (r.motion->matches ? "1" : "0") : "",
+        r.motion ? opt(r.motion->angle_error_deg, "{:.6g}") : std::string());
   }
   return s;
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/object_track.h"
 #include "rayvid/rayvid.h"
 
 namespace rayvid::tools::bench {
@@ -36,6 +37,25 @@ std::vector<SamplerCase> parse_cases(const std::string& samplers, const std::str
 // "unipc:50" -> {unipc, 50}. Empty -> the default sampler (unipc) at the most steps of the grid.
 SamplerCase parse_reference(const std::string& text, const std::vector<SamplerCase>& grid);
 
+// --expect-motion COLOUR:DIRECTION: what the prompt asks to see, checked in every run's video
+// (for models that follow such prompts, e.g. the tiny model trained on the synthetic world).
+struct ExpectedMotion {
+  analysis::ColourTarget colour;
+  std::string direction;  // left | right | up | down
+};
+// "red:left" -> {red, left}. kBadArgument for a malformed entry, an unknown colour or direction.
+ExpectedMotion parse_expected_motion(const std::string& text);
+
+// How a run's tracked object compares with the expectation.
+struct MotionCheck {
+  analysis::ObjectTrack track;
+  bool matches = false;  // found, and moving in the expected direction
+  // Angle between the object's displacement and the expected direction, degrees (0: exactly that
+  // way, 180: the opposite); absent when the object was found in fewer than two frames or stays.
+  std::optional<double> angle_error_deg;
+};
+MotionCheck check_motion(const analysis::ObjectTrack& track, const ExpectedMotion& expected);
+
 struct StepStats {
   int timed_steps = 0;  // steps after the warm-up step (all steps if there is only one)
   double median = 0, min = 0, max = 0;
@@ -55,8 +75,9 @@ struct SamplerRecord {
   std::string latents_file;                // the final latent (last --dump-latents step)
   std::optional<double> latent_rel_error;  // ||z - z_ref|| / ||z_ref||
   std::optional<double> psnr, ssim;        // decoded frames vs the reference video, mean
-  int dit_forwards = 0;     // forwards that ran the DiT's blocks: one per branch and step
-  int forwards_reused = 0;  // the ones a step cache replaced by the stored residual
+  int dit_forwards = 0;               // forwards that ran the DiT's blocks: one per branch and step
+  int forwards_reused = 0;            // the ones a step cache replaced by the stored residual
+  std::optional<MotionCheck> motion;  // with --expect-motion
 };
 
 SamplerRecord make_record(const SamplerCase& which, const GenerateResult& result);
@@ -73,7 +94,8 @@ nlohmann::json sampler_json(const SamplerBenchMeta& meta,
                             const std::vector<SamplerRecord>& records);
 // Columns: label, sampler, steps, reference, seconds_per_step_median, seconds_per_step_min,
 // seconds_per_step_max, denoise_seconds, vae_decode_seconds, total_seconds, peak_memory_gb,
-// latent_rel_error, psnr_db, ssim, cache, dit_forwards, forwards_reused
+// latent_rel_error, psnr_db, ssim, cache, dit_forwards, forwards_reused, motion_direction,
+// motion_matches, motion_angle_error_deg
 std::string sampler_csv(const std::vector<SamplerRecord>& records);
 
 struct SamplerBenchOptions {
@@ -82,6 +104,7 @@ struct SamplerBenchOptions {
   SamplerCase reference;
   std::filesystem::path out_dir;  // videos, latents, JSON and CSV go here
   ProgressCallback progress;      // per run; may be empty
+  std::optional<ExpectedMotion> expected_motion;
 };
 
 // Runs the reference first (so each case is compared as soon as it finishes), then every case

@@ -42,6 +42,10 @@ SamplerRecord run_case(Engine& engine, const SamplerBenchOptions& options, const
   fs::create_directories(options.out_dir / "videos");
   SamplerRecord record = make_record(c, engine.generate(request, options.progress));
   record.latents_file = last_latents(request.dump_latents_dir).string();
+  if (options.expected_motion)
+    record.motion = check_motion(
+        analysis::track_colours(record.result.video_path, {options.expected_motion->colour})[0],
+        *options.expected_motion);
   return record;
 }
 
