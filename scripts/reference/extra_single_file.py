@@ -144,7 +144,9 @@ def make(out_dir: Path) -> None:
     root = out_dir / EXTRA
     shutil.rmtree(root, ignore_errors=True)
     (root / "files").mkdir(parents=True)
-    cfg = TINY[FAMILY]["transformer"]
+    # head_dim 128 as every released Wan DiT (single files carry no config: the head count is
+    # dim / 128), in one head to stay tiny.
+    cfg = dict(TINY[FAMILY]["transformer"], num_attention_heads=1, attention_head_dim=128, added_kv_proj_dim=128)
     model = WanTransformer3DModel(**cfg).eval()
     reinit_(model, "single_file/transformer")
     model.save_pretrained(str(root / "model" / "transformer"), safe_serialization=True)

@@ -1,5 +1,6 @@
 """A few steps of each training stage on tiny models (CI does not train): a stage cut off resumes
 where it stopped, the export is a diffusers folder rayvid loads and generates from."""
+import json
 import os
 import subprocess
 import sys
@@ -32,6 +33,10 @@ class TrainSmoke(unittest.TestCase):
         self.assertEqual((saved["step"], [row[0] for row in saved["log"]]), (3, [0, 1, 2]))
         train(work, "--stage", "dit", "--steps", "2", "--batch", "2")
         train(work, "--export", str(work / "model"))
+        provenance = json.loads((work / "model" / "provenance.json").read_text())
+        self.assertEqual((provenance["stages"]["vae"]["steps"], provenance["stages"]["dit"]["steps"]), (3, 2))
+        self.assertEqual(len(provenance["scripts_sha256"]["train.py"]), 64)
+        self.assertGreater((work / "model" / "loss_curve.png").stat().st_size, 1000)
         r = subprocess.run([CLI, "generate", "--model", str(work / "model"), "--prompt",
                             "a red circle moves quickly to the left on a grey background", "--width", "96",
                             "--height", "96", "--frames", "17", "--steps", "2", "-q", "--output",

@@ -250,7 +250,57 @@ def export(work: Path, dest: Path, smoke: bool) -> None:
     pipe.save_pretrained(str(dest), safe_serialization=True)
     import shutil
     shutil.copy(DEMO / "tokenizer" / "spiece.model", dest / "tokenizer" / "spiece.model")
+    write_provenance(work, dest, smoke)
     print(f"exported {dest}")
+
+
+def write_provenance(work: Path, dest: Path, smoke: bool) -> None:
+    """provenance.json (what made these weights: the scripts' hashes, the data seed, each stage's
+    steps and final losses, library versions) and loss_curve.png beside the weights."""
+    import hashlib
+    import platform
+
+    import diffusers
+    import transformers
+
+    here = Path(__file__).resolve().parent
+    stages = {}
+    for name in ("vae", "dit"):
+        saved = torch.load(work / f"{name}.pt", weights_only=False)
+        log = np.array(saved["log"])
+        stages[name] = {"steps": saved["step"], "loss_first_100": float(log[:100, 1].mean()),
+                        "loss_last_100": float(log[-100:, 1].mean())}
+    stages["vae"]["config"] = SMOKE_VAE if smoke else VAE_CFG
+    stages["dit"]["config"] = SMOKE_DIT if smoke else DIT_CFG
+    provenance = {
+        "made_by": "scripts/train/train.py (see scripts/train/README.md to reproduce)",
+        "scripts_sha256": {f.name: hashlib.sha256(f.read_bytes()).hexdigest()
+                           for f in (here / "train.py", here / "synthetic_world.py")},
+        "data_seed": DATA_SEED, "flow_shift": FLOW_SHIFT,
+        "clip": {"width": world.WIDTH, "height": world.HEIGHT, "frames": world.FRAMES, "fps": world.FPS},
+        "stages": stages,
+        "text_encoder": "the demo model's random umT5 and its tokenizer (models/rayvid-tiny-ti2v), frozen",
+        "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__,
+                     "transformers": transformers.__version__, "python": platform.python_version()},
+    }
+    (dest / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, name in zip(axes, ("vae", "dit")):
+        log = np.array(torch.load(work / f"{name}.pt", weights_only=False)["log"])
+        window = max(1, min(50, len(log) // 10))
+        smooth = np.convolve(log[:, 1], np.ones(window) / window, mode="valid")
+        ax.plot(log[:, 0], log[:, 1], alpha=0.25, lw=0.5)
+        ax.plot(log[window - 1:, 0], smooth, lw=1.2)
+        ax.set_title({"vae": "VAE: L1 + MSE", "dit": "DiT: flow-matching MSE"}[name])
+        ax.set_xlabel("step")
+        ax.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(dest / "loss_curve.png", dpi=80)
+    plt.close(fig)
 
 
 def main() -> None:

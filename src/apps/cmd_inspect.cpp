@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "apps/commands.h"
 #include "engine/folder_check.h"
@@ -14,6 +15,7 @@
 #include "models/clip/config.h"
 #include "models/model_folder.h"
 #include "models/umt5/config.h"
+#include "models/wan_dit/single_file.h"
 
 namespace rayvid::apps {
 namespace fs = std::filesystem;
@@ -173,6 +175,31 @@ void inspect_folder(const fs::path& path, bool list_tensors) {
        path.string(), problems.size(), problems.size() == 1 ? "" : "s", problems.front());
 }
 
+// A single-file Wan DiT (validated: a damaged fp8 file fails here, before anything is printed),
+// or nothing for other files.
+std::optional<models::wan_dit::DiTFile> open_if_dit(const fs::path& path) {
+  const auto source = models::CheckpointSource::open(path, models::wan_dit::dit_file_prefixes());
+  if (!models::wan_dit::looks_like_wan_dit(source.names())) return std::nullopt;
+  return models::wan_dit::open_dit_file(path);
+}
+
+// Its variant, layout and storage, detected from the tensors.
+void print_dit_file(const models::wan_dit::DiTFile& dit) {
+  const auto& c = dit.config;
+  fmt::print("Wan DiT: {}; {}{}; weights {}\n", dit.variant, dit.layout,
+             dit.source.stripped_prefix().empty()
+                 ? std::string()
+                 : fmt::format(" under '{}'", dit.source.stripped_prefix()),
+             dit.source.format());
+  fmt::print(
+      "  config: dim={} num_attention_heads={} num_layers={} in_channels={} out_channels={} "
+      "ffn_dim={} text_dim={}{}{}{}\n",
+      c.dim, c.num_attention_heads, c.num_layers, c.in_channels, c.out_channels, c.ffn_dim,
+      c.text_dim, c.image_dim ? fmt::format(" image_dim={}", *c.image_dim) : "",
+      c.pos_embed_seq_len ? fmt::format(" pos_embed_seq_len={}", *c.pos_embed_seq_len) : "",
+      c.is_vace() ? fmt::format(" vace_layers={}", c.vace_layers.size()) : "");
+}
+
 }  // namespace
 
 void add_inspect(CLI::App& app) {
@@ -195,7 +222,10 @@ void add_inspect(CLI::App& app) {
     } else {
       io::require_regular_file(p, "file to inspect");
       const auto store = io::WeightStore::open_file(p);  // validate before printing anything
+      std::optional<models::wan_dit::DiTFile> dit;
+      if (p.extension() == ".safetensors") dit = open_if_dit(p);
       fmt::print("{}\n", p.string());
+      if (dit) print_dit_file(*dit);
       print_store(store, true, "");
     }
   });

@@ -126,6 +126,18 @@ TEST(Cli, InspectDescribesFoldersAndRejectsCorruptFiles) {
   expect_error("inspect '" + (dir / "bad.safetensors").string() + "'", 3, "100 MB limit");
   std::ofstream(dir / "weights.pth") << "pickle";
   expect_error("inspect '" + (dir / "weights.pth").string() + "'", 3, "pickle checkpoints");
+
+  // Single-file DiTs (scripts/reference/extra_single_file.py): variant, layout and storage.
+  const fs::path files = test::fixtures_dir() / "golden_extra" / "single_file" / "files";
+  const auto fp8 =
+      run_command(cli() + " inspect '" + (files / "comfy_fp8_scaled.safetensors").string() + "'");
+  EXPECT_EQ(fp8.exit_code, 0) << fp8.output;
+  for (const char* needle : {"Wan DiT: custom (wan2.1-i2v style, dim 128, 2 layers)",
+                             "original Wan names under 'model.diffusion_model.'",
+                             "fp8_scaled (ComfyUI scale_weight)", "image_dim=48"})
+    EXPECT_NE(fp8.output.find(needle), std::string::npos) << needle << "\n" << fp8.output;
+  expect_error("inspect '" + (files / "broken_missing_scale.safetensors").string() + "'", 3,
+               "white frames");
 }
 
 // ffprobe's view of a file: the first video stream and the format tags.

@@ -9,6 +9,7 @@
 
 #include "models/checkpoint_source.h"
 #include "models/wan_dit/model.h"
+#include "models/wan_dit/single_file.h"
 #include "rayvid/error.h"
 #include "support/golden.h"
 
@@ -42,10 +43,11 @@ void expect_form(const std::string& form, Fp8Scheme scheme, const std::string& p
     EXPECT_EQ(name.find("scale"), std::string::npos) << name;
     EXPECT_EQ(name.find("comfy_quant"), std::string::npos) << name;
   }
-  // Real Wan DiTs all have head_dim 128 (detect's default); the tiny one has 32.
-  const WanDiTConfig folder_config = WanDiTConfig::load(fx.folder());
-  const WanDiTConfig config = WanDiTConfig::detect(source, folder_config.attention_head_dim());
-  EXPECT_EQ(config, folder_config) << form;
+  const DiTFile file = open_dit_file(fx.file(form));
+  const WanDiTConfig& config = file.config;
+  EXPECT_EQ(config, WanDiTConfig::load(fx.folder())) << form;
+  EXPECT_EQ(file.layout, "original Wan names");
+  EXPECT_EQ(file.variant, "custom (wan2.1-i2v style, dim 128, 2 layers)");
   const WanDiT dit(config, source, WanDiTOptions{});
   EXPECT_TRUE(test::close_to(fx.run(dit), fx.tensor("out." + form), 1e-6)) << form;
 }
@@ -55,8 +57,7 @@ TEST(WanDiTSingleFile, OriginalFp32IsTheFolderBitForBit) {
   const CheckpointSource source = CheckpointSource::open(fx.file("orig_fp32"), kPrefixes);
   EXPECT_EQ(source.format(), "F32");
   const WanDiT from_folder = WanDiT::load(fx.folder(), WanDiTOptions{});
-  const WanDiT from_file(WanDiTConfig::detect(source, from_folder.config().attention_head_dim()),
-                         source, WanDiTOptions{});
+  const WanDiT from_file(WanDiTConfig::detect(source), source, WanDiTOptions{});
   EXPECT_TRUE(at::equal(fx.run(from_file), fx.run(from_folder)));
   EXPECT_TRUE(test::close_to(fx.run(from_file), fx.tensor("out.orig_fp32"), 1e-6));
 }
@@ -99,6 +100,28 @@ TEST(WanDiTSingleFile, ScaledFileMissingAScaleIsRefused) {
     EXPECT_EQ(e.category(), ErrorCategory::kBadInput);
     EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("white frames"), std::string::npos) << e.what();
+  }
+}
+
+TEST(WanDiTSingleFile, VariantNamesOfThePublishedShapes) {
+  EXPECT_EQ(dit_variant_name(WanDiTConfig::preset("wan2.1-t2v-1.3b")), "wan2.1-t2v-1.3b");
+  EXPECT_EQ(dit_variant_name(WanDiTConfig::preset("wan2.1-i2v-14b")), "wan2.1-i2v-14b");
+  EXPECT_EQ(dit_variant_name(WanDiTConfig::preset("wan2.2-ti2v-5b")), "wan2.2-ti2v-5b");
+  EXPECT_EQ(dit_variant_name(WanDiTConfig::preset("wan2.1-vace-14b")), "wan2.1-vace-14b");
+  EXPECT_NE(dit_variant_name(WanDiTConfig::preset("wan2.1-t2v-14b")).find("wan2.2-t2v-a14b"),
+            std::string::npos);
+}
+
+TEST(WanDiTSingleFile, NotADiTIsRefusedNamingWhatItHolds) {
+  const Fixture fx;  // the golden file holds inputs and outputs, not a model
+  try {
+    open_dit_file(fx.golden.dir() / "golden.safetensors");
+    FAIL() << "a file without DiT tensors opened as a DiT";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("not a Wan DiT"), std::string::npos) << what;
+    EXPECT_NE(what.find("encoder_hidden_states ["), std::string::npos) << what;
+    EXPECT_NE(what.find("blocks.0.self_attn.q.weight"), std::string::npos) << what;
   }
 }
 
