@@ -26,7 +26,11 @@ struct LoraOption {
 };
 
 struct EngineOptions {
-  std::string model_dir;        // a diffusers-layout Wan folder
+  std::string model_dir;  // a diffusers-layout Wan folder, or a single-file Wan DiT (.safetensors)
+  // Components from elsewhere: with a folder they replace its own; with a DiT file they supply
+  // the rest (vae, text_encoder and tokenizer always; image_encoder for Wan2.1 I2V/FLF2V) as
+  // diffusers component folders. model_2: A14B's low-noise expert (a folder or a DiT file).
+  std::string model_2, text_encoder, tokenizer, vae, image_encoder;
   std::string device = "auto";  // auto | cpu | cuda
   std::string dtype = "";       // fp32 | bf16 | fp16; empty = bf16 on CUDA, fp32 on the CPU
   // The DiT's hot ops (attention, q/k RMSNorm, 3D RoPE, AdaLN, gated residual): auto (rayvid on
@@ -120,6 +124,8 @@ struct GenerateResult {
   int width = 0, height = 0, frames = 0, fps = 0;
   int steps = 0;
   std::string variant;
+  // Where each component's weights came from (folder or file), by component name.
+  std::map<std::string, std::string> model_files;
   StageTimings timings;
   std::vector<double> step_seconds;
   double peak_memory_bytes = 0;     // peak RSS on the CPU, allocator peak on CUDA

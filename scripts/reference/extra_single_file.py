@@ -6,8 +6,10 @@ each form run with that form's dequantized weights.
 Original-layout names are made here by one regex table and certified by diffusers' own
 convert_wan_transformer_to_diffusers (it must map them back to exactly the folder's state dict).
 
-Writes <out>/golden_extra/single_file/:
-  model/transformer/            the diffusers folder (fp32)
+Needs <out>/models/wan21_i2v (make_fixtures.py writes it first). Writes
+<out>/golden_extra/single_file/:
+  model/                        a Wan2.1 I2V diffusers folder with this DiT (fp32; the other
+                                components are the harness's wan21_i2v ones)
   files/<form>.safetensors      one file per form (see FORMS)
   manifest.json + golden.safetensors
       inputs (hidden_states, timestep, encoder_hidden_states, encoder_hidden_states_image) and,
@@ -150,6 +152,12 @@ def make(out_dir: Path) -> None:
     model = WanTransformer3DModel(**cfg).eval()
     reinit_(model, "single_file/transformer")
     model.save_pretrained(str(root / "model" / "transformer"), safe_serialization=True)
+    # The rest of a Wan2.1 I2V pipeline folder from the harness's tiny one (same text, image and
+    # latent sizes), so the same model runs from the folder and from the DiT file + components.
+    harness = out_dir / "models" / FAMILY
+    for item in harness.iterdir():
+        if item.name != "transformer":
+            (shutil.copytree if item.is_dir() else shutil.copy)(item, root / "model" / item.name)
     sd = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     orig = {to_original(k): v for k, v in sd.items()}

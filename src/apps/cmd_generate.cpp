@@ -97,7 +97,20 @@ void add_generate(CLI::App& app) {
   auto* shift =
       sub->add_option("--shift", flags->shift, "Timestep shift (default: the scheduler config's)");
   sub->add_option("--model,-m", flags->engine.model_dir,
-                  "A diffusers-layout Wan folder (default: bundled demo)");
+                  "A diffusers-layout Wan folder (default: bundled demo), or a single-file Wan DiT "
+                  "(.safetensors: original or diffusers names, fp32/fp16/bf16/fp8, ComfyUI "
+                  "fp8_scaled) with --vae, --text-encoder and --tokenizer");
+  sub->add_option("--model-2", flags->engine.model_2,
+                  "Wan2.2 A14B's low-noise expert: a DiT file or a transformer_2 folder");
+  sub->add_option("--text-encoder", flags->engine.text_encoder,
+                  "The umT5 text_encoder folder (replaces the model's; needed with a DiT file)");
+  sub->add_option("--tokenizer", flags->engine.tokenizer,
+                  "The tokenizer folder (replaces the model's; needed with a DiT file)");
+  sub->add_option("--vae", flags->engine.vae,
+                  "The VAE folder (replaces the model's; needed with a DiT file)");
+  sub->add_option("--image-encoder", flags->engine.image_encoder,
+                  "The CLIP image_encoder folder, with image_processor/ beside it (Wan2.1 I2V and "
+                  "FLF2V DiT files)");
   sub->add_option("--output,-o", r.output,
                   "Output MP4 (default: rayvid-<time>-seed<seed>-<prompt>.mp4)");
   sub->add_option("--device", flags->engine.device, "auto, cpu or cuda")->capture_default_str();

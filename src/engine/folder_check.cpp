@@ -11,6 +11,7 @@
 #include "models/clip/image_encoder.h"
 #include "models/umt5/text_encoder.h"
 #include "models/wan_dit/model.h"
+#include "models/wan_dit/single_file.h"
 #include "models/wan_vae/wan_vae.h"
 #include "models/weights.h"
 
@@ -43,16 +44,23 @@ void check_component(const models::ModelFolder& folder, const std::string& name,
                      std::vector<std::string>& problems) {
   const auto* component = folder.find(name);
   if (component == nullptr) return;
-  const std::string label = component->dir.string();
-  const io::WeightStore store = io::WeightStore::open_folder(component->dir);
-  const models::ShapeOnlySource source(checkpoint_shapes(store, label, problems), label);
+  const std::string label = component->label();
+  std::map<std::string, std::vector<int64_t>> shapes;
+  if (component->file.empty()) {
+    shapes = checkpoint_shapes(io::WeightStore::open_folder(component->dir), label, problems);
+  } else {  // a single-file DiT: its tensors as the loader will see them (prefix gone, fp8 read)
+    const auto file = models::wan_dit::open_dit_file(component->file);
+    for (const auto& name : file.source.names()) shapes[name] = *file.source.shape(name);
+  }
+  const models::ShapeOnlySource source(std::move(shapes), label);
   // ShapeOnlySource hands out meta tensors, so nothing is allocated; the models' own small
   // tables (RoPE, say) are built on the CPU as in the architecture tests.
   const c10::Device meta(c10::kCPU);
   if (name == "transformer" || name == "transformer_2") {
     models::wan_dit::WanDiTOptions options;
     options.device = meta;
-    models::wan_dit::WanDiT(models::wan_dit::WanDiTConfig::load(component->dir), source, options);
+    models::wan_dit::WanDiT(models::wan_dit::WanDiTConfig::from_json(folder.component_config(name)),
+                            source, options);
   } else if (name == "vae") {
     models::wan_vae::WanVAE::from_source(models::wan_vae::WanVAEConfig::from_json(
                                              io::JsonFile::load(component->dir / "config.json")),

@@ -39,6 +39,7 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
   }
   j["seed"] = request.seed;
   j["variant"] = result.variant;
+  j["model_files"] = result.model_files;
   j["sampler"] = result.sampler;
   j["recipe"] = result.recipe.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.recipe);
   j["steps"] = plan.steps;

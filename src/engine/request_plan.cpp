@@ -93,8 +93,9 @@ struct ValidatedConfigs {
 ValidatedConfigs validate_components(const models::ModelFolder& folder) {
   ValidatedConfigs c;
   const auto& transformer = folder.require("transformer");
-  const std::string dit_file = (transformer.dir / "config.json").string();
-  c.dit = models::wan_dit::WanDiTConfig::load(transformer.dir);
+  const std::string dit_file =
+      transformer.file.empty() ? (transformer.dir / "config.json").string() : transformer.label();
+  c.dit = models::wan_dit::WanDiTConfig::from_json(folder.component_config("transformer"));
   const std::string vae_file = (folder.require("vae").dir / "config.json").string();
   c.vae = models::wan_vae::WanVAEConfig::from_json(io::JsonFile::load(vae_file));
   const std::string text_file = (folder.require("text_encoder").dir / "config.json").string();
@@ -228,6 +229,11 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
   }
   for (const auto& c : folder.components()) {
     std::error_code ec;
+    if (!c.file.empty()) {
+      const auto bytes = fs::file_size(c.file, ec);
+      if (!ec) p.weight_bytes += bytes;
+      continue;
+    }
     if (!fs::is_directory(c.dir, ec)) continue;
     for (const auto& item : fs::directory_iterator(c.dir, ec)) {
       if (item.path().extension() != ".safetensors") continue;

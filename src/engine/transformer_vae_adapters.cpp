@@ -5,6 +5,7 @@
 #include "engine/component_factory.h"
 #include "models/wan_dit/lora.h"
 #include "models/wan_dit/model.h"
+#include "models/wan_dit/single_file.h"
 #include "models/wan_vae/wan_vae.h"
 #include "ops/kernel_backend.h"
 
@@ -90,7 +91,11 @@ std::unique_ptr<pipeline::Denoiser> load_denoiser(
   dit_options.device = options.device;
   dit_options.dtype = options.dtype;
   dit_options.kernels = options.kernels;
-  auto dit = models::wan_dit::WanDiT::load(folder.require(component).dir, dit_options);
+  const models::ComponentEntry& entry = folder.require(component);
+  auto dit = entry.file.empty() ? models::wan_dit::WanDiT::load(entry.dir, dit_options) : [&] {
+    const auto file = models::wan_dit::open_dit_file(entry.file);  // --model FILE
+    return models::wan_dit::WanDiT(file.config, file.source, dit_options);
+  }();
   if (!loras.empty()) {
     std::vector<models::wan_dit::LoraSpec> specs;
     for (const LoraOption& l : loras) specs.push_back({l.path, l.strength});

@@ -25,6 +25,7 @@
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "io/video.h"
+#include "models/wan_dit/single_file.h"
 #include "models/wan_dit/time_embedder.h"
 #include "models/wan_vae/wan_vae.h"
 #include "ops/kernel_backend.h"
@@ -40,7 +41,9 @@ namespace fs = std::filesystem;
 class WanEngine : public Engine {
  public:
   explicit WanEngine(const EngineOptions& options)
-      : folder_(models::ModelFolder::open(options.model_dir)) {
+      : folder_(models::ModelFolder::open(
+            models::ModelSources{options.model_dir, options.model_2, options.text_encoder,
+                                 options.tokenizer, options.vae, options.image_encoder})) {
     Stopwatch watch;  // folder reading only; weights load on the first request
     plan_ = engine::describe_model(folder_);
     load_.device = resolve_device(options.device);
@@ -260,15 +263,25 @@ class WanEngine : public Engine {
     } else {
       scheduler->set_sigmas(plan.sigmas);
     }
-    const at::Tensor embeddings = models::wan_dit::time_embeddings_from_checkpoint(
-        folder_.require("transformer").dir, scheduler->timesteps(), plan.step_cache->teacache_e0,
-        load_.dtype);
+    const auto& transformer = folder_.require("transformer");
+    const at::Tensor embeddings = transformer.file.empty()
+                                      ? models::wan_dit::time_embeddings_from_checkpoint(
+                                            transformer.dir, scheduler->timesteps(),
+                                            plan.step_cache->teacache_e0, load_.dtype)
+                                      : [&] {
+                                          const auto file =
+                                              models::wan_dit::open_dit_file(transformer.file);
+                                          return models::wan_dit::time_embeddings_from_checkpoint(
+                                              file.config, file.source, scheduler->timesteps(),
+                                              plan.step_cache->teacache_e0, load_.dtype);
+                                        }();
     return pipeline::teacache_schedule(*plan.step_cache, embeddings);
   }
 
   GenerateResult planned_result(const engine::RequestPlan& plan) const {
     GenerateResult result;
     result.variant = plan_.variant;
+    for (const auto& c : folder_.components()) result.model_files[c.name] = c.label();
     result.width = plan.shape.width;
     result.height = plan.shape.height;
     result.frames = plan.shape.frames;

@@ -4,6 +4,7 @@
 #include "core/check.h"
 #include "io/regular_file.h"
 #include "io/safetensors.h"
+#include "models/wan_dit/single_file.h"
 
 namespace rayvid::models {
 namespace fs = std::filesystem;
@@ -26,7 +27,7 @@ void check_component_files(const ComponentEntry& component) {
 }  // namespace
 
 bool ComponentEntry::has_weights() const {
-  return io::path_kind(dir / "config.json") != io::PathKind::kMissing;
+  return !file.empty() || io::path_kind(dir / "config.json") != io::PathKind::kMissing;
 }
 
 ModelFolder ModelFolder::open(const fs::path& folder) {
@@ -46,8 +47,12 @@ ModelFolder ModelFolder::open(const fs::path& folder) {
     if (name.starts_with("_") || !value.is_array()) continue;
     // Components are ["library", "ClassName"]; [null, null] marks an absent optional one.
     if (value.size() != 2 || !value[0].is_string() || !value[1].is_string()) continue;
-    result.components_.push_back(ComponentEntry{name, value[0].get<std::string>(),
-                                                value[1].get<std::string>(), folder / name});
+    ComponentEntry entry;
+    entry.name = name;
+    entry.library = value[0].get<std::string>();
+    entry.class_name = value[1].get<std::string>();
+    entry.dir = folder / name;
+    result.components_.push_back(std::move(entry));
     check_component_files(result.components_.back());
   }
   return result;
@@ -67,7 +72,10 @@ const ComponentEntry& ModelFolder::require(const std::string& name) const {
 }
 
 io::JsonFile ModelFolder::component_config(const std::string& name) const {
-  const fs::path dir = require(name).dir;
+  const ComponentEntry& entry = require(name);
+  if (entry.config)
+    return io::JsonFile::from_json(*entry.config, entry.label() + " (detected config)");
+  const fs::path dir = entry.dir;
   for (const char* file : {"config.json", "scheduler_config.json", "preprocessor_config.json"}) {
     // Whatever is there is loaded, so a config that is a FIFO or a loop is named as such.
     if (io::path_kind(dir / file) != io::PathKind::kMissing) return io::JsonFile::load(dir / file);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,12 +18,35 @@ struct ComponentEntry {
   std::string library;        // "diffusers" or "transformers"
   std::string class_name;     // "WanTransformer3DModel"
   std::filesystem::path dir;  // <folder>/transformer
-  bool has_weights() const;   // a folder with config.json (weights are checked when loaded)
+  // A single-file checkpoint instead of a folder (a DiT as users download it, --model FILE), with
+  // the config detected from its tensors; `dir` is then empty.
+  std::filesystem::path file;
+  std::optional<nlohmann::json> config;  // a config not read from `dir` (detected, or defaults)
+  bool has_weights() const;  // a folder with config.json, or a file (checked when loaded)
+  // What errors and provenance call it: the file, the folder, or the defaults it was made from.
+  std::string label() const {
+    return !file.empty() ? file.string()
+           : dir.empty() ? std::string("(defaults of the matching diffusers folder)")
+                         : dir.string();
+  }
+};
+
+// Where each component comes from when not all from one diffusers folder (the CLI's --model,
+// --model-2, --text-encoder, --tokenizer, --vae, --image-encoder). `model` is a diffusers folder
+// (the others then replace its components) or a single-file DiT (the others then supply the rest).
+// Components given as folders are diffusers component folders (config.json + weights).
+struct ModelSources {
+  std::filesystem::path model, model_2, text_encoder, tokenizer, vae, image_encoder;
 };
 
 class ModelFolder {
  public:
   static ModelFolder open(const std::filesystem::path& folder);
+  // The components from their sources (see ModelSources). For a DiT file, model_index.json and the
+  // scheduler config are what the matching Wan-AI/*-Diffusers folder has (UniPC, the family's
+  // flow shift); a component the variant needs and the sources lack is one kBadArgument naming
+  // the flags and where users get the files.
+  static ModelFolder open(const ModelSources& sources);
 
   const std::filesystem::path& path() const { return path_; }
   const io::JsonFile& index() const { return index_; }

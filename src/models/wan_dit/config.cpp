@@ -99,6 +99,35 @@ WanDiTConfig WanDiTConfig::load(const std::filesystem::path& component_dir) {
   return from_json(io::JsonFile::load(component_dir / "config.json"));
 }
 
+nlohmann::json WanDiTConfig::to_diffusers_json() const {
+  auto opt = [](const std::optional<int64_t>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+  };
+  nlohmann::json j = {
+      {"_class_name", is_vace() ? "WanVACETransformer3DModel" : "WanTransformer3DModel"},
+      {"patch_size", patch_size},
+      {"num_attention_heads", num_attention_heads},
+      {"attention_head_dim", attention_head_dim()},
+      {"in_channels", in_channels},
+      {"out_channels", out_channels},
+      {"text_dim", text_dim},
+      {"freq_dim", freq_dim},
+      {"ffn_dim", ffn_dim},
+      {"num_layers", num_layers},
+      {"cross_attn_norm", cross_attn_norm},
+      {"qk_norm", "rms_norm_across_heads"},
+      {"eps", eps},
+      {"image_dim", opt(image_dim)},
+      {"added_kv_proj_dim", opt(added_kv_proj_dim)},
+      {"rope_max_seq_len", rope_max_seq_len},
+      {"pos_embed_seq_len", opt(pos_embed_seq_len)}};
+  if (is_vace()) {
+    j["vace_layers"] = vace_layers;
+    j["vace_in_channels"] = vace_in_channels;
+  }
+  return j;
+}
+
 WanDiTConfig WanDiTConfig::detect(const WeightSource& source, int64_t head_dim) {
   std::map<std::string, std::vector<int64_t>> shapes;
   for (const auto& name : source.names()) shapes[wan_canonical_name(name)] = *source.shape(name);

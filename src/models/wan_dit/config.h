@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,8 @@ struct WanDiTConfig {
   // fields ("dim", "num_heads", "model_type"). Validated.
   static WanDiTConfig from_json(const io::JsonFile& json);
   static WanDiTConfig load(const std::filesystem::path& component_dir);
+  // The diffusers config.json fields (what from_json reads back to an equal config).
+  nlohmann::json to_diffusers_json() const;
   // The architecture implied by a checkpoint's tensor names and shapes (either naming dialect).
   // Shapes do not tell the head count: head_dim is 128 in every published Wan variant.
   static WanDiTConfig detect(const WeightSource& source, int64_t head_dim = 128);

@@ -19,14 +19,20 @@ at::Tensor time_embeddings_from_checkpoint(const std::filesystem::path& componen
                                            c10::ScalarType dtype) {
   const WanDiTConfig config =
       WanDiTConfig::from_json(io::JsonFile::load(component_dir / "config.json"));
-  const io::WeightStore store = io::WeightStore::open_folder(component_dir);
+  const StoreSource source(io::WeightStore::open_folder(component_dir), component_dir.string());
+  return time_embeddings_from_checkpoint(config, source, timesteps, projected, dtype);
+}
+
+at::Tensor time_embeddings_from_checkpoint(const WanDiTConfig& config, const WeightSource& source,
+                                           const std::vector<double>& timesteps, bool projected,
+                                           c10::ScalarType dtype) {
   std::map<std::string, std::string> by_canonical;  // diffusers name -> the checkpoint's
-  for (const std::string& name : store.names()) by_canonical[wan_canonical_name(name)] = name;
+  for (const std::string& name : source.names()) by_canonical[wan_canonical_name(name)] = name;
   auto tensor = [&](const std::string& canonical) {
     const auto it = by_canonical.find(canonical);
     RAYVID_CHECK(it != by_canonical.end(), BadInput, "{}: no tensor {} in the checkpoint",
-                 component_dir.string(), canonical);
-    return store.tensor(it->second);
+                 source.label(), canonical);
+    return source.load(it->second);
   };
   WanDiTWeights w;
   // As load_weights keeps them: the time MLP in fp32 (an fp32 island), time_proj in the dtype.

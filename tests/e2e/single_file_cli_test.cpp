@@ -1,0 +1,103 @@
+// `rayvid generate --model DIT.safetensors` with the other components given as folders: the model
+// a DiT file and component folders assemble runs the same numbers as the diffusers folder holding
+// the same DiT (the final latents equal bit for bit; the scheduler is the matching folder's), fp8
+// files run, the sidecar names every component's source, and a missing or unreadable piece is one
+// line naming what is needed. Fixtures: scripts/reference/extra_single_file.py.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "cli_refusals.h"
+#include "io/json_file.h"
+#include "io/safetensors.h"
+#include "support/test_env.h"
+
+namespace rayvid {
+namespace {
+namespace fs = std::filesystem;
+using test::run_command;
+
+fs::path root() { return test::fixtures_dir() / "golden_extra" / "single_file"; }
+fs::path folder() { return root() / "model"; }
+std::string file(const std::string& form) {
+  return "'" + (root() / "files" / (form + ".safetensors")).string() + "'";
+}
+std::string components(const std::string& skip = "") {
+  std::string s;
+  for (const std::string c : {"vae", "text_encoder", "tokenizer", "image_encoder"}) {
+    if (c == skip) continue;
+    std::string flag = c;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    s += " --" + flag + " '" + (folder() / c).string() + "'";
+  }
+  return s;
+}
+std::string image() {
+  return (test::fixtures_dir() / "golden_extra" / "flf2v" / "flf2v_first_64x48.png").string();
+}
+
+test::CliRun generate(const std::string& name, const std::string& args) {
+  const fs::path dir = test::scratch_dir("single_file_cli_" + name);
+  return {run_command(test::cli_command() + " generate" + args + " --image '" + image() +
+                      "' --prompt 'a fox' --width 64 --height 48 --frames 9 --steps 2 --shift 3 -q"
+                      " --dump-latents '" +
+                      (dir / "latents").string() + "' --output '" + (dir / "out.mp4").string() +
+                      "' 2>&1"),
+          dir};
+}
+
+at::Tensor final_latents(const fs::path& dir) {
+  const auto manifest = io::JsonFile::load(dir / "latents" / "manifest.json");
+  const std::string last = manifest.json().at("steps").back().at("file");
+  return io::SafetensorsFile::open(dir / "latents" / last)->tensor("latents").clone();
+}
+
+TEST(SingleFileCli, ADiTFileWithComponentFoldersRunsTheFolderModel) {
+  const auto from_folder = generate("folder", " --model '" + folder().string() + "'");
+  ASSERT_EQ(from_folder.result.exit_code, 0) << from_folder.result.output;
+  const auto from_file = generate("file", " --model " + file("orig_fp32") + components());
+  ASSERT_EQ(from_file.result.exit_code, 0) << from_file.result.output;
+  EXPECT_TRUE(at::equal(final_latents(from_folder.dir), final_latents(from_file.dir)));
+
+  std::ifstream in(from_file.dir / "out.json");
+  const auto sidecar = nlohmann::json::parse(in);
+  EXPECT_EQ(sidecar["model_files"]["transformer"],
+            (root() / "files" / "orig_fp32.safetensors").string());
+  EXPECT_EQ(sidecar["model_files"]["vae"], (folder() / "vae").string());
+}
+
+TEST(SingleFileCli, Fp8FilesRunAndReplaceAFoldersTransformerToo) {
+  for (const char* form : {"comfy_fp8_scaled", "comfy_fp8_mixed", "kijai_fp8_e4m3fn"}) {
+    const auto r = generate(form, " --model " + file(form) + components());
+    EXPECT_EQ(r.result.exit_code, 0) << form << ": " << r.result.output;
+    EXPECT_TRUE(fs::exists(r.dir / "out.mp4")) << form;
+  }
+  // A folder with one component replaced by another folder: the same model, the same numbers.
+  const auto replaced = generate("replaced", " --model '" + folder().string() + "' --vae '" +
+                                                 (folder() / "vae").string() + "'");
+  ASSERT_EQ(replaced.result.exit_code, 0) << replaced.result.output;
+}
+
+TEST(SingleFileCli, MissingOrUnreadablePiecesAreOneLine) {
+  const std::string vae_file = (test::fixtures_dir() / "models" / "wan21_i2v" / "vae" /
+                                "diffusion_pytorch_model.safetensors")
+                                   .string();
+  test::expect_refusals(
+      {
+          {"no_components", " --model " + file("orig_fp32"), 2, "--vae, --text-encoder"},
+          {"broken_fp8", " --model " + file("broken_missing_scale") + components(), 3,
+           "white frames"},
+          {"vae_file",
+           " --model " + file("orig_fp32") + components("vae") + " --vae '" + vae_file + "'", 4,
+           "single file"},
+          {"model_2_on_one_expert",
+           " --model '" + folder().string() + "' --model-2 " + file("orig_fp32"), 2,
+           "second expert"},
+      },
+      generate);
+}
+
+}  // namespace
+}  // namespace rayvid
