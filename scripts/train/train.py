@@ -322,6 +322,31 @@ def write_provenance(work: Path, dest: Path, smoke: bool) -> None:
                      "transformers": transformers.__version__, "python": platform.python_version()},
     }
     (dest / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    v, d = stages["vae"], stages["dit"]
+    (dest / "README.md").write_text(f"""# rayvid-world: a tiny Wan-architecture model trained on a synthetic world
+
+Made by `scripts/train/train.py` (see `scripts/train/README.md`): coloured shapes (circle, square,
+triangle; red, green, blue, yellow, purple, orange) moving left, right, up or down, slowly or
+quickly, over grey, black, white or textured backgrounds, under a static camera, pans and zooms;
+{world.WIDTH}x{world.HEIGHT}, {world.FRAMES} frames at {world.FPS} fps. One colour x shape x
+direction combination in five is held out of training (`synthetic_world.held_out`); the semantic
+tests ask for those.
+
+- `vae/`: AutoencoderKLWan (Wan2.2 residual layout, patch 2, 8x8 spatial, 4x temporal, z 16),
+  {v['steps']} steps (loss {v['loss_first_100']:.3f} -> {v['loss_last_100']:.3f}, first and last 100 steps).
+- `transformer/`: WanTransformer3DModel, 4 layers, dim 128, flow matching (shift {FLOW_SHIFT}),
+  {d['steps']} steps (loss {d['loss_first_100']:.3f} -> {d['loss_last_100']:.3f}); Wan2.2 TI2V style: one
+  model for text-to-video and image-to-video (`expand_timesteps`).
+- `text_encoder/`, `tokenizer/`: the random-weight umT5 and tokenizer of `models/rayvid-tiny-ti2v`,
+  frozen: the DiT learned to read its embeddings.
+- `provenance.json`: script hashes, data seed, steps, losses, library versions;
+  `loss_curve.png`: both stages' losses. `examples/`: a held-out source frame for image-to-video.
+
+Generate at its native size: `rayvid generate --model models/rayvid-world --width {world.WIDTH}
+--height {world.HEIGHT} --frames {world.FRAMES} --fps {world.FPS} --steps 16 --prompt "a purple
+triangle moves quickly to the right on a grey background"`. Prompts outside this world's
+vocabulary give this world's clips anyway.
+""")
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -102,8 +102,11 @@ void add_generate(CLI::App& app) {
                   "fp8_scaled) with --vae, --text-encoder and --tokenizer");
   sub->add_option("--model-2", flags->engine.model_2,
                   "Wan2.2 A14B's low-noise expert: a DiT file or a transformer_2 folder");
-  sub->add_option("--text-encoder", flags->engine.text_encoder,
-                  "The umT5 text_encoder folder (replaces the model's; needed with a DiT file)");
+  sub->add_option(
+      "--text-encoder", flags->engine.text_encoder,
+      "The umT5 text_encoder folder, or a single umT5 file (ComfyUI's umt5_xxl: fp16, bf16, "
+      "fp8_scaled; its embedded tokenizer is used when --tokenizer is not given); "
+      "replaces the model's, needed with a DiT file");
   sub->add_option("--tokenizer", flags->engine.tokenizer,
                   "The tokenizer folder (replaces the model's; needed with a DiT file)");
   sub->add_option("--vae", flags->engine.vae,

@@ -2,6 +2,7 @@
 // TextEncoder / ImageEncoder interfaces.
 #include "engine/component_factory.h"
 #include "models/clip/image_encoder.h"
+#include "models/umt5/single_file.h"
 #include "models/umt5/text_encoder.h"
 
 namespace rayvid::engine {
@@ -31,9 +32,17 @@ class CLIPImageEncoder : public pipeline::ImageEncoder {
 
 std::unique_ptr<pipeline::TextEncoder> load_text_encoder(const models::ModelFolder& folder,
                                                          const LoadOptions& options) {
-  return std::make_unique<UMT5TextEncoder>(models::umt5::TextEncoder::load(
-      folder.require("text_encoder").dir, folder.require("tokenizer").dir, options.device,
-      options.dtype));
+  const auto& text = folder.require("text_encoder");
+  const auto& tokenizer = folder.require("tokenizer");
+  if (text.file.empty())
+    return std::make_unique<UMT5TextEncoder>(
+        models::umt5::TextEncoder::load(text.dir, tokenizer.dir, options.device, options.dtype));
+  // A single umT5 file; its tokenizer is a folder or the SentencePiece model the file embeds.
+  const auto file = models::umt5::open_umt5_file(text.file);
+  auto tok = tokenizer.file.empty() ? models::umt5::Tokenizer::load(tokenizer.dir)
+                                    : models::umt5::embedded_tokenizer(file);
+  return std::make_unique<UMT5TextEncoder>(models::umt5::TextEncoder::assemble(
+      std::move(tok), file.config, file.source, options.device, options.dtype));
 }
 
 std::unique_ptr<pipeline::ImageEncoder> load_image_encoder(const models::ModelFolder& folder,

@@ -9,6 +9,7 @@
 #include "engine/request_plan.h"
 #include "io/safetensors.h"
 #include "models/clip/image_encoder.h"
+#include "models/umt5/single_file.h"
 #include "models/umt5/text_encoder.h"
 #include "models/wan_dit/model.h"
 #include "models/wan_dit/single_file.h"
@@ -48,9 +49,11 @@ void check_component(const models::ModelFolder& folder, const std::string& name,
   std::map<std::string, std::vector<int64_t>> shapes;
   if (component->file.empty()) {
     shapes = checkpoint_shapes(io::WeightStore::open_folder(component->dir), label, problems);
-  } else {  // a single-file DiT: its tensors as the loader will see them (prefix gone, fp8 read)
-    const auto file = models::wan_dit::open_dit_file(component->file);
-    for (const auto& name : file.source.names()) shapes[name] = *file.source.shape(name);
+  } else {  // a single file: its tensors as the loader will see them (prefix gone, fp8 read)
+    const auto source = name == "text_encoder"
+                            ? models::umt5::open_umt5_file(component->file).source
+                            : models::wan_dit::open_dit_file(component->file).source;
+    for (const auto& n : source.names()) shapes[n] = *source.shape(n);
   }
   const models::ShapeOnlySource source(std::move(shapes), label);
   // ShapeOnlySource hands out meta tensors, so nothing is allocated; the models' own small
@@ -66,8 +69,9 @@ void check_component(const models::ModelFolder& folder, const std::string& name,
                                              io::JsonFile::load(component->dir / "config.json")),
                                          source, meta, c10::kFloat);
   } else if (name == "text_encoder") {
-    models::umt5::build_umt5_encoder(models::umt5::UMT5Config::load(component->dir), source, meta,
-                                     c10::kFloat);
+    models::umt5::build_umt5_encoder(
+        models::umt5::UMT5Config::from_json(folder.component_config(name)), source, meta,
+        c10::kFloat);
   } else if (name == "image_encoder") {
     models::clip::build_clip_vision_encoder(models::clip::CLIPVisionConfig::load(component->dir),
                                             source, meta, c10::kFloat);

@@ -98,8 +98,10 @@ ValidatedConfigs validate_components(const models::ModelFolder& folder) {
   c.dit = models::wan_dit::WanDiTConfig::from_json(folder.component_config("transformer"));
   const std::string vae_file = (folder.require("vae").dir / "config.json").string();
   c.vae = models::wan_vae::WanVAEConfig::from_json(io::JsonFile::load(vae_file));
-  const std::string text_file = (folder.require("text_encoder").dir / "config.json").string();
-  c.text = models::umt5::UMT5Config::load(folder.require("text_encoder").dir);
+  const auto& text_entry = folder.require("text_encoder");
+  const std::string text_file =
+      text_entry.file.empty() ? (text_entry.dir / "config.json").string() : text_entry.label();
+  c.text = models::umt5::UMT5Config::from_json(folder.component_config("text_encoder"));
   if (const auto* image = folder.find("image_encoder")) {
     c.image = models::clip::CLIPVisionConfig::load(image->dir);
     models::clip::CLIPImageProcessorConfig::load(folder.require("image_processor").dir);

@@ -30,7 +30,7 @@ const std::vector<std::string>& scale_suffixes() {
 }
 
 bool is_scale_or_marker(const std::string& name) {
-  if (name == "scaled_fp8") return true;
+  if (name == "scaled_fp8" || name == "spiece_model") return true;
   return std::any_of(scale_suffixes().begin(), scale_suffixes().end(),
                      [&](const std::string& s) { return ends_with(name, s); });
 }
@@ -57,7 +57,7 @@ CheckpointSource CheckpointSource::open(const std::filesystem::path& file,
   const auto stored = s.store_.names();
   std::vector<std::string> model_names;
   for (const auto& n : stored)
-    if (n != "scaled_fp8") model_names.push_back(n);
+    if (n != "scaled_fp8" && n != "spiece_model") model_names.push_back(n);
   for (const auto& p : prefixes)
     if (!model_names.empty() && std::all_of(model_names.begin(), model_names.end(),
                                             [&](const auto& n) { return n.starts_with(p); })) {
@@ -151,6 +151,11 @@ at::Tensor CheckpointSource::load(const std::string& name) const {
   std::vector<int64_t> view(w.dim(), 1);
   if (fp8->scale.numel() > 1) view[0] = w.size(0);
   return w * fp8->scale.reshape(view);
+}
+
+std::optional<at::Tensor> CheckpointSource::embedded(const std::string& name) const {
+  if (!store_.contains(name)) return std::nullopt;
+  return store_.tensor(name);
 }
 
 std::string CheckpointSource::format() const {

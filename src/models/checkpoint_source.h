@@ -3,7 +3,7 @@
 // (`model.diffusion_model.`), and whose Linear weights may be stored in fp8, with or without
 // scales. CheckpointSource presents it as the plain tensors a model's loader asks for: the prefix
 // is gone, the scale and marker tensors are hidden, and an fp8 weight loads dequantized
-// (fp32 = fp8 value x scale).
+// (fp32 = fp8 value x scale). ComfyUI's embedded `spiece_model` is hidden too (see embedded()).
 //
 // The fp8 forms, as their writers define them:
 //   fp8_e4m3fn / fp8_e5m2 (Kijai)   fp8 weights, no scales: the value is the weight.
@@ -61,6 +61,9 @@ class CheckpointSource : public WeightSource {
   // "fp8_scaled (ComfyUI scale_weight)", "fp8_e4m3fn", "bf16", "fp16 + fp32", ...
   std::string format() const;
   const std::string& stripped_prefix() const { return prefix_; }
+  // A non-weight tensor the file carries (ComfyUI's umT5 files: `spiece_model`, the SentencePiece
+  // model as bytes), by its stored name; hidden from names().
+  std::optional<at::Tensor> embedded(const std::string& name) const;
   // The stored form of an fp8 weight (for fp8 storage), or nullopt when `name` is not fp8.
   std::optional<Fp8Weight> fp8_weight(const std::string& name) const;
 

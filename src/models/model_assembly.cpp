@@ -5,6 +5,7 @@
 #include "core/check.h"
 #include "io/regular_file.h"
 #include "models/model_folder.h"
+#include "models/umt5/single_file.h"
 #include "models/wan_dit/single_file.h"
 
 namespace rayvid::models {
@@ -37,7 +38,7 @@ void require_component_folder(const fs::path& dir, const std::string& flag,
                dir.string(), io::describe_path(dir), what);
 }
 
-// A component given as a file: only DiTs are read from single files so far.
+// A component given as a file: DiTs and umT5 encoders are read from single files so far.
 void refuse_file(const fs::path& path, const std::string& flag, const std::string& what) {
   RAYVID_CHECK(io::path_kind(path) != io::PathKind::kRegular, Unsupported,
                "{} {}: rayvid reads the {} from a diffusers component folder, not from a single "
@@ -78,11 +79,29 @@ ModelFolder ModelFolder::open(const ModelSources& s) {
       {s.tokenizer, "--tokenizer", "tokenizer", "tokenizer"},
       {s.vae, "--vae", "vae", "vae"},
       {s.image_encoder, "--image-encoder", "image_encoder", "image_encoder"}};
+  const bool text_is_file = io::path_kind(s.text_encoder) == io::PathKind::kRegular;
+  std::optional<umt5::UMT5File> text_file;
+  if (text_is_file) text_file = umt5::open_umt5_file(s.text_encoder);  // validated up front
   for (const auto& o : overrides)
-    if (!o.path.empty()) {
+    if (!o.path.empty() && !(text_is_file && &o.path == &s.text_encoder)) {
       refuse_file(o.path, o.flag, o.what);
       require_component_folder(o.path, o.flag, o.what);
     }
+  // A umT5 file that embeds its SentencePiece model brings its tokenizer.
+  const bool tokenizer_embedded = s.tokenizer.empty() && text_file && text_file->embeds_tokenizer;
+  auto text_entry = [&](ComponentEntry e) {
+    if (!text_file) return e;
+    e.dir.clear();
+    e.file = s.text_encoder;
+    e.config = text_file->config.to_json();
+    return e;
+  };
+  auto tokenizer_entry = [&](ComponentEntry e) {
+    if (!tokenizer_embedded) return e;
+    e.dir.clear();
+    e.file = s.text_encoder;  // the tokenizer is read from the umT5 file's spiece_model
+    return e;
+  };
 
   ModelFolder m;
   const bool model_is_file = io::path_kind(s.model) == io::PathKind::kRegular;
@@ -105,7 +124,7 @@ ModelFolder ModelFolder::open(const ModelSources& s) {
     std::vector<std::string> missing;
     if (s.vae.empty()) missing.push_back("--vae");
     if (s.text_encoder.empty()) missing.push_back("--text-encoder");
-    if (s.tokenizer.empty()) missing.push_back("--tokenizer");
+    if (s.tokenizer.empty() && !tokenizer_embedded) missing.push_back("--tokenizer");
     if (clip && s.image_encoder.empty()) missing.push_back("--image-encoder");
     RAYVID_CHECK(missing.empty(), BadArgument,
                  "--model {} is a single DiT file ({}); it also needs {}: the {} folders of the "
@@ -138,11 +157,11 @@ ModelFolder ModelFolder::open(const ModelSources& s) {
       index["boundary_ratio"] = i2v ? 0.9 : 0.875;  // Wan2.2 A14B's generate.py
       m.components_.push_back(dit_entry("transformer_2", s.model_2));
     }
-    for (const auto& [name, lib, cls, dir] :
-         {std::tuple{"vae", "diffusers", "AutoencoderKLWan", s.vae},
-          std::tuple{"text_encoder", "transformers", "UMT5EncoderModel", s.text_encoder},
-          std::tuple{"tokenizer", "transformers", "T5TokenizerFast", s.tokenizer}})
-      m.components_.push_back(entry(name, lib, cls, dir));
+    m.components_.push_back(entry("vae", "diffusers", "AutoencoderKLWan", s.vae));
+    m.components_.push_back(
+        text_entry(entry("text_encoder", "transformers", "UMT5EncoderModel", s.text_encoder)));
+    m.components_.push_back(
+        tokenizer_entry(entry("tokenizer", "transformers", "T5TokenizerFast", s.tokenizer)));
     if (clip) {
       // The CLIP preprocessing config sits beside image_encoder/ in the diffusers layout.
       const fs::path processor = s.image_encoder.parent_path() / "image_processor";
@@ -168,6 +187,8 @@ ModelFolder ModelFolder::open(const ModelSources& s) {
     for (auto& c : m.components_) {
       for (const auto& o : overrides)
         if (!o.path.empty() && c.name == o.name) c.dir = o.path;
+      if (c.name == "text_encoder") c = text_entry(c);
+      if (c.name == "tokenizer") c = tokenizer_entry(c);
       if (c.name == "transformer_2" && !s.model_2.empty()) {
         if (io::path_kind(s.model_2) == io::PathKind::kRegular) {
           c = dit_entry("transformer_2", s.model_2);

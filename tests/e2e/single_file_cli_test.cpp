@@ -68,6 +68,22 @@ TEST(SingleFileCli, ADiTFileWithComponentFoldersRunsTheFolderModel) {
   EXPECT_EQ(sidecar["model_files"]["vae"], (folder() / "vae").string());
 }
 
+TEST(SingleFileCli, AUmt5FileWithItsEmbeddedTokenizerReplacesTheTextEncoder) {
+  const fs::path umt5 = test::fixtures_dir() / "golden_extra" / "umt5_file" / "files";
+  const auto from_folder = generate("umt5_folder", " --model '" + folder().string() + "'");
+  ASSERT_EQ(from_folder.result.exit_code, 0) << from_folder.result.output;
+  // The DiT from a file too, and no --tokenizer: the umT5 file's spiece_model is used.
+  const auto from_files = generate(
+      "umt5_file", " --model " + file("orig_fp32") + " --vae '" + (folder() / "vae").string() +
+                       "' --image-encoder '" + (folder() / "image_encoder").string() +
+                       "' --text-encoder '" + (umt5 / "comfy_fp32.safetensors").string() + "'");
+  ASSERT_EQ(from_files.result.exit_code, 0) << from_files.result.output;
+  EXPECT_TRUE(at::equal(final_latents(from_folder.dir), final_latents(from_files.dir)));
+  const auto fp8 = generate("umt5_fp8", " --model '" + folder().string() + "' --text-encoder '" +
+                                            (umt5 / "comfy_fp8_scaled.safetensors").string() + "'");
+  EXPECT_EQ(fp8.result.exit_code, 0) << fp8.result.output;
+}
+
 TEST(SingleFileCli, Fp8FilesRunAndReplaceAFoldersTransformerToo) {
   for (const char* form : {"comfy_fp8_scaled", "comfy_fp8_mixed", "kijai_fp8_e4m3fn"}) {
     const auto r = generate(form, " --model " + file(form) + components());

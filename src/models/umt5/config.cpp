@@ -87,3 +87,23 @@ std::string UMT5Config::summary() const {
 }
 
 }  // namespace rayvid::models::umt5
+
+namespace rayvid::models::umt5 {
+
+nlohmann::json UMT5Config::to_json() const {
+  return {{"model_type", "umt5"},
+          {"vocab_size", vocab_size},
+          {"d_model", d_model},
+          {"d_kv", d_kv},
+          {"num_heads", num_heads},
+          {"d_ff", d_ff},
+          {"num_layers", num_layers},
+          {"relative_attention_num_buckets", relative_attention_num_buckets},
+          {"relative_attention_max_distance", relative_attention_max_distance},
+          {"layer_norm_epsilon", layer_norm_epsilon},
+          {"feed_forward_proj", feed_forward_proj},
+          {"pad_token_id", pad_token_id},
+          {"eos_token_id", eos_token_id}};
+}
+
+}  // namespace rayvid::models::umt5

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "io/json_file.h"
@@ -30,7 +31,8 @@ struct UMT5Config {
 
   static UMT5Config from_json(const io::JsonFile& json);
   static UMT5Config load(const std::filesystem::path& component_dir);  // <dir>/config.json
-  static UMT5Config xxl();  // google/umt5-xxl, the Wan text encoder
+  static UMT5Config xxl();         // google/umt5-xxl, the Wan text encoder
+  nlohmann::json to_json() const;  // the transformers config.json fields from_json reads
   void validate(const std::string& where = "[UMT5Config]") const;  // `where`: the file
   std::string summary() const;                                     // one line for `rayvid inspect`
 };

@@ -28,14 +28,19 @@ TextEncoder::TextEncoder(Tokenizer tokenizer, std::unique_ptr<UMT5Encoder> encod
 TextEncoder TextEncoder::load(const std::filesystem::path& text_encoder_dir,
                               const std::filesystem::path& tokenizer_dir, c10::Device device,
                               c10::ScalarType dtype) {
+  StoreSource source(io::WeightStore::open_folder(text_encoder_dir), text_encoder_dir.string());
+  return assemble(Tokenizer::load(tokenizer_dir), UMT5Config::load(text_encoder_dir), source,
+                  device, dtype);
+}
+
+TextEncoder TextEncoder::assemble(Tokenizer tokenizer, const UMT5Config& config,
+                                  const WeightSource& source, c10::Device device,
+                                  c10::ScalarType dtype) {
   c10::InferenceMode guard(inference_mode_on(device));
-  auto config = UMT5Config::load(text_encoder_dir);
-  auto tokenizer = Tokenizer::load(tokenizer_dir);
   RAYVID_CHECK(tokenizer.vocab_size() <= config.vocab_size, BadInput,
                "{}: the tokenizer has {} ids but the text encoder only {} embedding rows; the "
-               "tokenizer/ and text_encoder/ folders do not belong together",
-               tokenizer_dir.string(), tokenizer.vocab_size(), config.vocab_size);
-  StoreSource source(io::WeightStore::open_folder(text_encoder_dir), text_encoder_dir.string());
+               "tokenizer and the text encoder do not belong together",
+               source.label(), tokenizer.vocab_size(), config.vocab_size);
   auto encoder = std::make_unique<UMT5Encoder>(build_umt5_encoder(config, source, device, dtype));
   return TextEncoder(std::move(tokenizer), std::move(encoder));
 }

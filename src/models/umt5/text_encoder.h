@@ -27,6 +27,11 @@ class TextEncoder {
   static TextEncoder load(const std::filesystem::path& text_encoder_dir,
                           const std::filesystem::path& tokenizer_dir, c10::Device device,
                           c10::ScalarType dtype);
+  // From parts: a config and weights from anywhere (a single file through CheckpointSource) and a
+  // tokenizer (its folder, or the one a single file embeds). Checks they belong together.
+  static TextEncoder assemble(Tokenizer tokenizer, const UMT5Config& config,
+                              const WeightSource& source, c10::Device device,
+                              c10::ScalarType dtype);
   // From a diffusers model folder (its text_encoder/ and tokenizer/).
   static TextEncoder load_from_model_folder(const std::filesystem::path& model_folder,
                                             c10::Device device, c10::ScalarType dtype);
