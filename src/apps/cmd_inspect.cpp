@@ -15,6 +15,7 @@
 #include "models/clip/config.h"
 #include "models/model_folder.h"
 #include "models/umt5/config.h"
+#include "models/umt5/single_file.h"
 #include "models/wan_dit/single_file.h"
 
 namespace rayvid::apps {
@@ -183,6 +184,13 @@ std::optional<models::wan_dit::DiTFile> open_if_dit(const fs::path& path) {
   return models::wan_dit::open_dit_file(path);
 }
 
+// A single-file umT5 encoder (ComfyUI's layout), or nothing for other files.
+std::optional<models::umt5::UMT5File> open_if_umt5(const fs::path& path) {
+  const auto source = models::CheckpointSource::open(path, {});
+  if (!models::umt5::looks_like_umt5(source.names())) return std::nullopt;
+  return models::umt5::open_umt5_file(path);
+}
+
 // Its variant, layout and storage, detected from the tensors.
 void print_dit_file(const models::wan_dit::DiTFile& dit) {
   const auto& c = dit.config;
@@ -223,9 +231,16 @@ void add_inspect(CLI::App& app) {
       io::require_regular_file(p, "file to inspect");
       const auto store = io::WeightStore::open_file(p);  // validate before printing anything
       std::optional<models::wan_dit::DiTFile> dit;
+      std::optional<models::umt5::UMT5File> umt5;
       if (p.extension() == ".safetensors") dit = open_if_dit(p);
+      if (!dit && p.extension() == ".safetensors") umt5 = open_if_umt5(p);
       fmt::print("{}\n", p.string());
       if (dit) print_dit_file(*dit);
+      if (umt5)
+        fmt::print(
+            "umT5 encoder: {}; weights {}; tokenizer {}\n", umt5->config.summary(),
+            umt5->source.format(),
+            umt5->embeds_tokenizer ? "embedded (spiece_model)" : "not embedded (--tokenizer)");
       print_store(store, true, "");
     }
   });

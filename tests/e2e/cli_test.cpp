@@ -138,6 +138,14 @@ TEST(Cli, InspectDescribesFoldersAndRejectsCorruptFiles) {
     EXPECT_NE(fp8.output.find(needle), std::string::npos) << needle << "\n" << fp8.output;
   expect_error("inspect '" + (files / "broken_missing_scale.safetensors").string() + "'", 3,
                "white frames");
+  const auto umt5 = run_command(cli() + " inspect '" +
+                                (test::fixtures_dir() / "golden_extra" / "umt5_file" / "files" /
+                                 "comfy_fp8_scaled.safetensors")
+                                    .string() +
+                                "'");
+  EXPECT_EQ(umt5.exit_code, 0) << umt5.output;
+  for (const char* needle : {"umT5 encoder:", "fp8_scaled (ComfyUI scale_weight)", "embedded"})
+    EXPECT_NE(umt5.output.find(needle), std::string::npos) << needle << "\n" << umt5.output;
 }
 
 // ffprobe's view of a file: the first video stream and the format tags.

@@ -1,0 +1,104 @@
+"""Sampler x step count on the tiny trained model (models/rayvid-world), scored by what the prompt
+asks for: `rayvid bench --expect-motion` on every held-out prompt of the synthetic world, then
+aggregated into a table (semantic accuracy, angle to the prompted direction, time, PSNR against
+the reference run).
+
+  .venv/bin/python benchmarks/semantic/samplers.py [--cases 12] [--out rayvid-bench-semantic]
+      [--write-md benchmarks/semantic/RESULTS.md]
+"""
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "semantic"))
+import semantic  # noqa: E402
+
+SAMPLERS = "unipc,euler,dpm++"
+STEPS = "4,8,16,32"
+
+
+def bench(spec, seed, out, args):
+    cmd = [semantic.CLI, "bench", "--model", str(args.model), "--samplers", args.samplers, "--steps", args.steps,
+           "--prompt", semantic.world.caption(spec), "--expect-motion", f"{spec.colour}:{spec.direction}",
+           "--width", str(semantic.world.WIDTH), "--height", str(semantic.world.HEIGHT),
+           "--frames", str(semantic.world.FRAMES), "--seed", str(seed), "--out", str(out), "--no-plots", "-q"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if r.returncode != 0:
+        raise RuntimeError(f"rayvid bench failed: {r.stderr}")
+    return json.loads((out / "bench.json").read_text())
+
+
+def cpu_name():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=semantic.WORLD_MODEL)
+    ap.add_argument("--cases", type=int, default=12, help="held-out prompts (of the world's held-out set)")
+    ap.add_argument("--samplers", default=SAMPLERS)
+    ap.add_argument("--steps", default=STEPS)
+    ap.add_argument("--out", type=Path, default=Path("rayvid-bench-semantic"))
+    ap.add_argument("--write-md", type=Path)
+    args = ap.parse_args()
+
+    cases = semantic.held_out_cases()[: args.cases]
+    runs = {}  # label -> list of run dicts
+    started = time.time()
+    for i, spec in enumerate(cases):
+        result = bench(spec, i, args.out / f"case{i:02d}", args)
+        for run in result["runs"]:
+            runs.setdefault(run["label"], []).append(run)
+        print(f"[{i + 1}/{len(cases)}] {semantic.world.caption(spec)}: " +
+              ", ".join(f"{r['label']} {r['motion']['direction']}" for r in result["runs"]), flush=True)
+
+    rows = []
+    for label, rs in runs.items():
+        angles = [r["motion"]["angle_error_deg"] for r in rs if r["motion"]["angle_error_deg"] is not None]
+        psnrs = [r["psnr_db"] for r in rs if r["psnr_db"] is not None]
+        rows.append({
+            "label": label, "sampler": rs[0]["sampler"], "steps": rs[0]["steps"],
+            "accuracy": sum(r["motion"]["matches"] for r in rs) / len(rs),
+            "found": sum(r["motion"]["found_frames"] == r["motion"]["frames"] for r in rs) / len(rs),
+            "angle_median": statistics.median(angles) if angles else None,
+            "seconds": statistics.mean(r["total_seconds"] for r in rs),
+            "psnr": statistics.mean(psnrs) if psnrs else None,
+        })
+    rows.sort(key=lambda r: (r["sampler"], r["steps"]))
+    reference = next(iter(runs.values()))[0]
+    table = ["| sampler | steps | semantic accuracy | object in every frame | median angle to prompted motion | "
+             "seconds per clip | PSNR vs unipc:32 |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        table.append(f"| {r['sampler']} | {r['steps']} | {r['accuracy'] * 100:.0f}% | {r['found'] * 100:.0f}% | "
+                     + (f"{r['angle_median']:.1f} deg" if r["angle_median"] is not None else "-") +
+                     f" | {r['seconds']:.2f} | " + (f"{r['psnr']:.1f} dB" if r["psnr"] is not None else "(reference)")
+                     + " |")
+    text = "\n".join(table)
+    print(text)
+    print(f"{len(cases)} held-out prompts, {time.time() - started:.0f} s")
+    if args.write_md:
+        args.write_md.write_text(
+            "# Samplers on the tiny trained model, scored by the prompt\n\n"
+            f"`benchmarks/semantic/samplers.py --cases {args.cases}` on {cpu_name()} "
+            f"({time.strftime('%Y-%m-%d')}), model `{args.model.name}`, {len(cases)} held-out prompts "
+            f"(colour x shape x direction never seen together in training; grey background, static camera), "
+            f"{semantic.world.WIDTH}x{semantic.world.HEIGHT}x{semantic.world.FRAMES}, guidance: the model's default, "
+            f"one seed per prompt. Semantic accuracy: `rayvid analyze --track` finds the prompted colour "
+            f"moving the prompted way. Reference run: {reference['label'] if reference['reference'] else 'unipc at the most steps'}.\n\n"
+            + text + "\n")
+
+
+if __name__ == "__main__":
+    main()
