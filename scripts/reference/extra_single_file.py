@@ -105,7 +105,8 @@ def forms(orig: dict[str, torch.Tensor]) -> dict[str, tuple[dict[str, torch.Tens
 
     # ComfyUI fp8_scaled (legacy): the marker, a per-tensor scale_weight (amax / 448), scale_input
     # on some layers (1.0, as ComfyUI writes it when the input is not scaled); the rest fp16.
-    f, deq = {"scaled_fp8": torch.empty(0, dtype=F8)}, {}
+    # The marker under the prefix, as ComfyUI saves it ({prefix}scaled_fp8).
+    f, deq = {PREFIX + "scaled_fp8": torch.empty(0, dtype=F8)}, {}
     for i, (k, v) in enumerate(sorted(orig.items())):
         if quantizable(k, v):
             scale = (v.abs().max() / F8_MAX).float().reshape(())

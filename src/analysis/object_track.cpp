@@ -53,8 +53,9 @@ double slope(const std::vector<double>& t, const std::vector<double>& v) {
 ColourTarget parse_colour(const std::string& text) {
   if (const auto it = named_hues().find(text); it != named_hues().end()) return {text, it->second};
   const bool hex =
-      text.size() == 7 && text[0] == '#' &&
-      std::all_of(text.begin() + 1, text.end(), [](char c) { return std::isxdigit(c); });
+      text.size() == 7 && text[0] == '#' && std::all_of(text.begin() + 1, text.end(), [](char c) {
+        return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+      });
   RAYVID_CHECK(hex, BadArgument, "colour '{}': give a name ({}) or #RRGGBB", text, known_names());
   const int rgb = std::stoi(text.substr(1), nullptr, 16);
   cv::Mat px(1, 1, CV_32FC3,

@@ -109,8 +109,10 @@ void add_generate(CLI::App& app) {
       "replaces the model's, needed with a DiT file");
   sub->add_option("--tokenizer", flags->engine.tokenizer,
                   "The tokenizer folder (replaces the model's; needed with a DiT file)");
-  sub->add_option("--vae", flags->engine.vae,
-                  "The VAE folder (replaces the model's; needed with a DiT file)");
+  sub->add_option(
+      "--vae", flags->engine.vae,
+      "The VAE folder, or a Wan2.1 VAE file (original layout, as ComfyUI's wan_2.1_vae); "
+      "replaces the model's, needed with a DiT file");
   sub->add_option("--image-encoder", flags->engine.image_encoder,
                   "The CLIP image_encoder folder, with image_processor/ beside it (Wan2.1 I2V and "
                   "FLF2V DiT files)");

@@ -13,6 +13,7 @@
 #include "models/umt5/text_encoder.h"
 #include "models/wan_dit/model.h"
 #include "models/wan_dit/single_file.h"
+#include "models/wan_vae/single_file.h"
 #include "models/wan_vae/wan_vae.h"
 #include "models/weights.h"
 
@@ -50,10 +51,15 @@ void check_component(const models::ModelFolder& folder, const std::string& name,
   if (component->file.empty()) {
     shapes = checkpoint_shapes(io::WeightStore::open_folder(component->dir), label, problems);
   } else {  // a single file: its tensors as the loader will see them (prefix gone, fp8 read)
-    const auto source = name == "text_encoder"
-                            ? models::umt5::open_umt5_file(component->file).source
-                            : models::wan_dit::open_dit_file(component->file).source;
-    for (const auto& n : source.names()) shapes[n] = *source.shape(n);
+    auto add = [&](const models::WeightSource& source) {
+      for (const auto& n : source.names()) shapes[n] = *source.shape(n);
+    };
+    if (name == "text_encoder")
+      add(models::umt5::open_umt5_file(component->file).source);
+    else if (name == "vae")
+      add(models::wan_vae::VAEFile::open(component->file));
+    else
+      add(models::wan_dit::open_dit_file(component->file).source);
   }
   const models::ShapeOnlySource source(std::move(shapes), label);
   // ShapeOnlySource hands out meta tensors, so nothing is allocated; the models' own small
@@ -65,9 +71,9 @@ void check_component(const models::ModelFolder& folder, const std::string& name,
     models::wan_dit::WanDiT(models::wan_dit::WanDiTConfig::from_json(folder.component_config(name)),
                             source, options);
   } else if (name == "vae") {
-    models::wan_vae::WanVAE::from_source(models::wan_vae::WanVAEConfig::from_json(
-                                             io::JsonFile::load(component->dir / "config.json")),
-                                         source, meta, c10::kFloat);
+    models::wan_vae::WanVAE::from_source(
+        models::wan_vae::WanVAEConfig::from_json(folder.component_config(name)), source, meta,
+        c10::kFloat);
   } else if (name == "text_encoder") {
     models::umt5::build_umt5_encoder(
         models::umt5::UMT5Config::from_json(folder.component_config(name)), source, meta,

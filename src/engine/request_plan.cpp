@@ -1,6 +1,8 @@
 // Model and request planning: defaults, validation, output naming and the memory estimate.
 #include "engine/request_plan.h"
 
+#include <set>
+
 #include <ATen/ATen.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -96,8 +98,10 @@ ValidatedConfigs validate_components(const models::ModelFolder& folder) {
   const std::string dit_file =
       transformer.file.empty() ? (transformer.dir / "config.json").string() : transformer.label();
   c.dit = models::wan_dit::WanDiTConfig::from_json(folder.component_config("transformer"));
-  const std::string vae_file = (folder.require("vae").dir / "config.json").string();
-  c.vae = models::wan_vae::WanVAEConfig::from_json(io::JsonFile::load(vae_file));
+  const auto& vae_entry = folder.require("vae");
+  const std::string vae_file =
+      vae_entry.file.empty() ? (vae_entry.dir / "config.json").string() : vae_entry.label();
+  c.vae = models::wan_vae::WanVAEConfig::from_json(folder.component_config("vae"));
   const auto& text_entry = folder.require("text_encoder");
   const std::string text_file =
       text_entry.file.empty() ? (text_entry.dir / "config.json").string() : text_entry.label();
@@ -135,13 +139,15 @@ ValidatedConfigs validate_components(const models::ModelFolder& folder) {
                  dit_file, *dit.image_dim, c.image->hidden_size);
   }
   if (const auto* second = folder.find("transformer_2")) {
-    const auto dit2 = models::wan_dit::WanDiTConfig::load(second->dir);
+    const auto dit2 =
+        models::wan_dit::WanDiTConfig::from_json(folder.component_config("transformer_2"));
     RAYVID_CHECK(dit2.in_channels == dit.in_channels && dit2.out_channels == dit.out_channels &&
                      dit2.text_dim == dit.text_dim && dit2.patch_size == dit.patch_size,
                  BadInput,
                  "{}: the second expert's channels, text_dim or patch_size differ from the first "
                  "expert's ({}); both experts must come from one model",
-                 (second->dir / "config.json").string(), dit_file);
+                 second->file.empty() ? (second->dir / "config.json").string() : second->label(),
+                 dit_file);
   }
   return c;
 }
@@ -229,11 +235,12 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
     p.default_steps = 40;
     p.default_guidance = p.default_guidance_2 = 5.0;
   }
+  std::set<fs::path> counted;  // a umT5 file that embeds its tokenizer is named twice
   for (const auto& c : folder.components()) {
     std::error_code ec;
     if (!c.file.empty()) {
       const auto bytes = fs::file_size(c.file, ec);
-      if (!ec) p.weight_bytes += bytes;
+      if (!ec && counted.insert(c.file).second) p.weight_bytes += bytes;
       continue;
     }
     if (!fs::is_directory(c.dir, ec)) continue;

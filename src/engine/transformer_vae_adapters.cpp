@@ -6,6 +6,7 @@
 #include "models/wan_dit/lora.h"
 #include "models/wan_dit/model.h"
 #include "models/wan_dit/single_file.h"
+#include "models/wan_vae/single_file.h"
 #include "models/wan_vae/wan_vae.h"
 #include "ops/kernel_backend.h"
 
@@ -114,7 +115,13 @@ std::unique_ptr<pipeline::VideoAutoencoder> load_vae(const models::ModelFolder& 
   // The VAE runs in fp32 on the CPU (diffusers keeps the Wan VAE in fp32 in its examples);
   // bf16 on CUDA.
   const auto dtype = options.device.is_cuda() ? options.dtype : c10::kFloat;
-  return make_vae(models::wan_vae::WanVAE::load(folder.require("vae").dir, options.device, dtype));
+  const auto& entry = folder.require("vae");
+  if (!entry.file.empty()) {  // --vae FILE
+    const auto file = models::wan_vae::VAEFile::open(entry.file);
+    return make_vae(
+        models::wan_vae::WanVAE::from_source(file.config(), file, options.device, dtype));
+  }
+  return make_vae(models::wan_vae::WanVAE::load(entry.dir, options.device, dtype));
 }
 
 std::unique_ptr<pipeline::Denoiser> make_denoiser(models::wan_dit::WanDiT dit) {

@@ -29,8 +29,15 @@ const std::vector<std::string>& scale_suffixes() {
   return s;
 }
 
+// Top-level tensors that are not weights: ComfyUI's fp8 marker and the SentencePiece model its
+// umT5 files embed (matched after the wrapper prefix is stripped: ComfyUI saves
+// `model.diffusion_model.scaled_fp8`).
+bool is_marker(const std::string& stripped) {
+  return stripped == "scaled_fp8" || stripped == "spiece_model";
+}
+
 bool is_scale_or_marker(const std::string& name) {
-  if (name == "scaled_fp8" || name == "spiece_model") return true;
+  if (is_marker(name)) return true;
   return std::any_of(scale_suffixes().begin(), scale_suffixes().end(),
                      [&](const std::string& s) { return ends_with(name, s); });
 }
@@ -57,19 +64,23 @@ CheckpointSource CheckpointSource::open(const std::filesystem::path& file,
   const auto stored = s.store_.names();
   std::vector<std::string> model_names;
   for (const auto& n : stored)
-    if (n != "scaled_fp8" && n != "spiece_model") model_names.push_back(n);
+    if (!is_marker(n)) model_names.push_back(n);
   for (const auto& p : prefixes)
     if (!model_names.empty() && std::all_of(model_names.begin(), model_names.end(),
                                             [&](const auto& n) { return n.starts_with(p); })) {
       s.prefix_ = p;
       break;
     }
+  auto stripped = [&](const std::string& n) {
+    return n.starts_with(s.prefix_) ? n.substr(s.prefix_.size()) : n;
+  };
 
   // Which fp8 form: declared by the marker, any scale, or any comfy_quant.
   std::set<std::string> fp8;
-  bool declares_scales = s.store_.contains("scaled_fp8"), mixed = false;
+  bool declares_scales = false, mixed = false;
   for (const auto& n : stored) {
-    if (n != "scaled_fp8" && is_fp8(s.store_.info(n).dtype)) fp8.insert(n);
+    if (stripped(n) == "scaled_fp8") declares_scales = true;
+    if (!is_marker(stripped(n)) && is_fp8(s.store_.info(n).dtype)) fp8.insert(n);
     if (ends_with(n, ".scale_weight")) declares_scales = true;
     if (ends_with(n, ".weight_scale") || ends_with(n, ".comfy_quant"))
       declares_scales = mixed = true;
@@ -90,6 +101,10 @@ CheckpointSource CheckpointSource::open(const std::filesystem::path& file,
   }
   for (const auto& w : fp8) {
     if (s.scheme_ == Fp8Scheme::kUnscaled) continue;
+    RAYVID_CHECK(ends_with(w, ".weight"), BadInput,
+                 "{}: {} is stored in fp8 but is not a Linear weight; fp8 checkpoints quantize "
+                 "only `.weight` tensors, so the file is damaged or of an unknown kind",
+                 file.string(), w);
     const std::string layer = layer_of(w);
     const std::string legacy = layer + ".scale_weight", current = layer + ".weight_scale";
     const std::string scale = s.store_.contains(current)  ? current
@@ -113,8 +128,11 @@ CheckpointSource CheckpointSource::open(const std::filesystem::path& file,
     s.scale_of_[w] = scale;
   }
   for (const auto& n : stored) {
-    if (is_scale_or_marker(n)) continue;
-    s.visible_[n.substr(n.starts_with(s.prefix_) ? s.prefix_.size() : 0)] = n;
+    if (is_scale_or_marker(stripped(n))) {
+      if (is_marker(stripped(n))) s.embedded_[stripped(n)] = n;
+      continue;
+    }
+    s.visible_[stripped(n)] = n;
   }
   return s;
 }
@@ -154,8 +172,9 @@ at::Tensor CheckpointSource::load(const std::string& name) const {
 }
 
 std::optional<at::Tensor> CheckpointSource::embedded(const std::string& name) const {
-  if (!store_.contains(name)) return std::nullopt;
-  return store_.tensor(name);
+  const auto it = embedded_.find(name);
+  if (it == embedded_.end()) return std::nullopt;
+  return store_.tensor(it->second);
 }
 
 std::string CheckpointSource::format() const {

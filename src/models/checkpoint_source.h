@@ -13,7 +13,8 @@
 //   mixed precision (ComfyUI, new)   `X.weight_scale` / `X.input_scale`, and a `X.comfy_quant`
 //                                    uint8 tensor holding JSON ({"format": "float8_e4m3fn"}).
 // A scale is a scalar or one value per output row. A file that declares scales (the marker, any
-// scale, any comfy_quant) must have one for every fp8 weight: without it the weight is off by
+// weight scale, any comfy_quant) must have one for every fp8 weight (stricter than ComfyUI, which
+// takes a missing scale_weight as 1): without it the weight is off by
 // the scale (about 1e-3 in ComfyUI's umT5: white frames), so such a file is refused, never run.
 #pragma once
 
@@ -58,7 +59,7 @@ class CheckpointSource : public WeightSource {
   std::string label() const override { return file_.string(); }
 
   Fp8Scheme fp8_scheme() const { return scheme_; }
-  // "fp8_scaled (ComfyUI scale_weight)", "fp8_e4m3fn", "bf16", "fp16 + fp32", ...
+  // "fp8_scaled (ComfyUI scale_weight) + F16", "fp8 (unscaled) + BF16", "F32", ...
   std::string format() const;
   const std::string& stripped_prefix() const { return prefix_; }
   // A non-weight tensor the file carries (ComfyUI's umT5 files: `spiece_model`, the SentencePiece
@@ -74,6 +75,7 @@ class CheckpointSource : public WeightSource {
   Fp8Scheme scheme_ = Fp8Scheme::kNone;
   std::map<std::string, std::string> visible_;   // stripped name -> stored name
   std::map<std::string, std::string> scale_of_;  // stored fp8 weight name -> stored scale name
+  std::map<std::string, std::string> embedded_;  // stripped marker name -> stored name
 };
 
 }  // namespace rayvid::models

@@ -7,6 +7,7 @@
 #include "models/model_folder.h"
 #include "models/umt5/single_file.h"
 #include "models/wan_dit/single_file.h"
+#include "models/wan_vae/single_file.h"
 
 namespace rayvid::models {
 namespace fs = std::filesystem;
@@ -38,7 +39,8 @@ void require_component_folder(const fs::path& dir, const std::string& flag,
                dir.string(), io::describe_path(dir), what);
 }
 
-// A component given as a file: DiTs and umT5 encoders are read from single files so far.
+// A component given as a file: DiTs, umT5 encoders and Wan2.1 VAEs are read from single files so
+// far.
 void refuse_file(const fs::path& path, const std::string& flag, const std::string& what) {
   RAYVID_CHECK(io::path_kind(path) != io::PathKind::kRegular, Unsupported,
                "{} {}: rayvid reads the {} from a diffusers component folder, not from a single "
@@ -79,11 +81,22 @@ ModelFolder ModelFolder::open(const ModelSources& s) {
       {s.tokenizer, "--tokenizer", "tokenizer", "tokenizer"},
       {s.vae, "--vae", "vae", "vae"},
       {s.image_encoder, "--image-encoder", "image_encoder", "image_encoder"}};
+  const bool vae_is_file = io::path_kind(s.vae) == io::PathKind::kRegular;
+  std::optional<wan_vae::VAEFile> vae_file;
+  if (vae_is_file) vae_file = wan_vae::VAEFile::open(s.vae);  // validated up front
+  auto vae_entry = [&](ComponentEntry e) {
+    if (!vae_file) return e;
+    e.dir.clear();
+    e.file = s.vae;
+    e.config = vae_file->config().to_json();
+    return e;
+  };
   const bool text_is_file = io::path_kind(s.text_encoder) == io::PathKind::kRegular;
   std::optional<umt5::UMT5File> text_file;
   if (text_is_file) text_file = umt5::open_umt5_file(s.text_encoder);  // validated up front
   for (const auto& o : overrides)
-    if (!o.path.empty() && !(text_is_file && &o.path == &s.text_encoder)) {
+    if (!o.path.empty() && !(text_is_file && &o.path == &s.text_encoder) &&
+        !(vae_is_file && &o.path == &s.vae)) {
       refuse_file(o.path, o.flag, o.what);
       require_component_folder(o.path, o.flag, o.what);
     }
@@ -153,18 +166,30 @@ ModelFolder ModelFolder::open(const ModelSources& s) {
     if (ti2v) index["expand_timesteps"] = true;
     m.components_.push_back(std::move(transformer));
     if (two) {
+      RAYVID_CHECK(io::path_kind(s.model_2) == io::PathKind::kRegular, BadArgument,
+                   "--model-2 {}: with a DiT file as --model, give the second expert as a DiT "
+                   "file too",
+                   s.model_2.string());
+      ComponentEntry second = dit_entry("transformer_2", s.model_2);
+      RAYVID_CHECK(*second.config == *m.components_.front().config && !config.is_vace() && !clip,
+                   BadArgument,
+                   "--model-2 {}: the two experts must be Wan2.2 A14B's high- and low-noise DiTs "
+                   "(one architecture, no CLIP branch, not VACE); --model is {}",
+                   s.model_2.string(), variant);
       index["transformer_2"] = {"diffusers", "WanTransformer3DModel"};
       index["boundary_ratio"] = i2v ? 0.9 : 0.875;  // Wan2.2 A14B's generate.py
-      m.components_.push_back(dit_entry("transformer_2", s.model_2));
+      m.components_.push_back(std::move(second));
     }
-    m.components_.push_back(entry("vae", "diffusers", "AutoencoderKLWan", s.vae));
+    m.components_.push_back(vae_entry(entry("vae", "diffusers", "AutoencoderKLWan", s.vae)));
     m.components_.push_back(
         text_entry(entry("text_encoder", "transformers", "UMT5EncoderModel", s.text_encoder)));
     m.components_.push_back(
         tokenizer_entry(entry("tokenizer", "transformers", "T5TokenizerFast", s.tokenizer)));
     if (clip) {
       // The CLIP preprocessing config sits beside image_encoder/ in the diffusers layout.
-      const fs::path processor = s.image_encoder.parent_path() / "image_processor";
+      fs::path encoder = s.image_encoder;
+      if (!encoder.has_filename()) encoder = encoder.parent_path();  // ".../image_encoder/"
+      const fs::path processor = encoder.parent_path() / "image_processor";
       RAYVID_CHECK(io::path_kind(processor) == io::PathKind::kFolder, BadArgument,
                    "--image-encoder {}: no image_processor/ folder beside it; give the "
                    "image_encoder/ folder of a Wan-AI Wan2.1 I2V diffusers model, which has both",
@@ -188,11 +213,13 @@ ModelFolder ModelFolder::open(const ModelSources& s) {
       for (const auto& o : overrides)
         if (!o.path.empty() && c.name == o.name) c.dir = o.path;
       if (c.name == "text_encoder") c = text_entry(c);
+      if (c.name == "vae") c = vae_entry(c);
       if (c.name == "tokenizer") c = tokenizer_entry(c);
       if (c.name == "transformer_2" && !s.model_2.empty()) {
         if (io::path_kind(s.model_2) == io::PathKind::kRegular) {
           c = dit_entry("transformer_2", s.model_2);
         } else {
+          require_component_folder(s.model_2, "--model-2", "transformer_2");
           c.dir = s.model_2;
         }
       }

@@ -84,6 +84,24 @@ TEST(SingleFileCli, AUmt5FileWithItsEmbeddedTokenizerReplacesTheTextEncoder) {
   EXPECT_EQ(fp8.result.exit_code, 0) << fp8.result.output;
 }
 
+TEST(SingleFileCli, AnOriginalLayoutVaeFileDecodesAsTheFolder) {
+  const fs::path vae = test::fixtures_dir() / "golden_extra" / "vae_file" / "files";
+  const auto from_folder = generate("vae_folder", " --model '" + folder().string() + "'");
+  ASSERT_EQ(from_folder.result.exit_code, 0) << from_folder.result.output;
+  const auto from_file =
+      generate("vae_from_file", " --model '" + folder().string() + "' --vae '" +
+                                    (vae / "orig_fp32.safetensors").string() + "'");
+  ASSERT_EQ(from_file.result.exit_code, 0) << from_file.result.output;
+  // The decoded video of the run (--dump-latents writes it), and the image encoded on the way.
+  for (const char* name : {"video", "condition"}) {
+    const auto a = io::SafetensorsFile::open(from_folder.dir / "latents" /
+                                             (std::string(name) + ".safetensors"));
+    const auto b =
+        io::SafetensorsFile::open(from_file.dir / "latents" / (std::string(name) + ".safetensors"));
+    EXPECT_TRUE(at::equal(a->tensor(name), b->tensor(name))) << name;
+  }
+}
+
 TEST(SingleFileCli, Fp8FilesRunAndReplaceAFoldersTransformerToo) {
   for (const char* form : {"comfy_fp8_scaled", "comfy_fp8_mixed", "kijai_fp8_e4m3fn"}) {
     const auto r = generate(form, " --model " + file(form) + components());
@@ -97,17 +115,16 @@ TEST(SingleFileCli, Fp8FilesRunAndReplaceAFoldersTransformerToo) {
 }
 
 TEST(SingleFileCli, MissingOrUnreadablePiecesAreOneLine) {
-  const std::string vae_file = (test::fixtures_dir() / "models" / "wan21_i2v" / "vae" /
-                                "diffusion_pytorch_model.safetensors")
-                                   .string();
+  const std::string clip_file = (folder() / "image_encoder" / "model.safetensors").string();
   test::expect_refusals(
       {
           {"no_components", " --model " + file("orig_fp32"), 2, "--vae, --text-encoder"},
           {"broken_fp8", " --model " + file("broken_missing_scale") + components(), 3,
            "white frames"},
-          {"vae_file",
-           " --model " + file("orig_fp32") + components("vae") + " --vae '" + vae_file + "'", 4,
-           "single file"},
+          {"clip_file",
+           " --model " + file("orig_fp32") + components("image_encoder") + " --image-encoder '" +
+               clip_file + "'",
+           4, "single file"},
           {"model_2_on_one_expert",
            " --model '" + folder().string() + "' --model-2 " + file("orig_fp32"), 2,
            "second expert"},

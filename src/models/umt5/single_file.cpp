@@ -11,15 +11,10 @@
 #include "core/check.h"
 
 namespace rayvid::models::umt5 {
-namespace {
-
-const std::vector<std::string>& prefixes() {
-  // Full ComfyUI checkpoints nest the text encoder; the split files have no prefix.
+const std::vector<std::string>& umt5_file_prefixes() {
   static const std::vector<std::string> p = {"text_encoders.umt5xxl.transformer."};
   return p;
 }
-
-}  // namespace
 
 bool looks_like_umt5(const std::vector<std::string>& names) {
   auto has = [&](const char* n) { return std::find(names.begin(), names.end(), n) != names.end(); };
@@ -27,8 +22,20 @@ bool looks_like_umt5(const std::vector<std::string>& names) {
          has("encoder.final_layer_norm.weight");
 }
 
+namespace {
+// umT5 (not T5): a relative-attention bias in every block, and the gated FFN.
+bool is_umt5_not_t5(const std::vector<std::string>& names) {
+  auto has = [&](const char* n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  const bool one_block = !has("encoder.block.1.layer.0.SelfAttention.q.weight");
+  return (one_block ||
+          has("encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight")) &&
+         has("encoder.block.0.layer.1.DenseReluDense.wi_0.weight") &&
+         has("encoder.block.0.layer.1.DenseReluDense.wi_1.weight");
+}
+}  // namespace
+
 UMT5File open_umt5_file(const std::filesystem::path& file) {
-  CheckpointSource source = CheckpointSource::open(file, prefixes());
+  CheckpointSource source = CheckpointSource::open(file, umt5_file_prefixes());
   const auto names = source.names();
   if (!looks_like_umt5(names)) {
     std::vector<std::string> first(names.begin(),
@@ -40,7 +47,17 @@ UMT5File open_umt5_file(const std::filesystem::path& file) {
          "not read yet: use the text_encoder/ folder of a Wan-AI/*-Diffusers model",
          file.string(), fmt::join(first, ", "));
   }
-  auto shape = [&](const std::string& n) { return *source.shape(n); };
+  RAYVID_CHECK(is_umt5_not_t5(names), BadInput,
+               "{}: a T5 encoder but not umT5 (no relative-attention bias in every block, or no "
+               "gated feed-forward): this looks like T5-XXL (Flux, SD3); Wan needs umT5-XXL "
+               "(ComfyUI's umt5_xxl_*.safetensors)",
+               file.string());
+  auto shape = [&](const std::string& n) {
+    const auto s = source.shape(n);
+    RAYVID_CHECK(s.has_value() && !s->empty(), BadInput, "{}: no tensor {} (is this umT5?)",
+                 file.string(), n);
+    return *s;
+  };
   UMT5Config c;
   c.vocab_size = shape("shared.weight")[0];
   c.d_model = shape("shared.weight")[1];
@@ -65,13 +82,21 @@ Tokenizer embedded_tokenizer(const UMT5File& file) {
                "of a Wan-AI/*-Diffusers model)",
                file.source.label());
   // SentencePiece loads from a file: the bytes go to a private temporary folder for the call.
-  char pattern[] = "/tmp/rayvid-spiece-XXXXXX";
-  RAYVID_CHECK(mkdtemp(pattern) != nullptr, Internal, "cannot create a temporary folder in /tmp");
+  std::string pattern = (std::filesystem::temp_directory_path() / "rayvid-spiece-XXXXXX").string();
+  RAYVID_CHECK(mkdtemp(pattern.data()) != nullptr, Internal,
+               "cannot create a temporary folder {} for the embedded tokenizer", pattern);
   const std::filesystem::path dir(pattern);
   const at::Tensor data = bytes->contiguous();
   {
     std::ofstream out(dir / "spiece.model", std::ios::binary);
     out.write(static_cast<const char*>(data.data_ptr()), data.numel());
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+      fail(ErrorCategory::kInternal, "cannot write the embedded tokenizer to {} (disk full?)",
+           dir.string());
+    }
   }
   try {
     Tokenizer tok = Tokenizer::load(dir);

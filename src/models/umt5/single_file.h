@@ -21,6 +21,9 @@ struct UMT5File {
   bool embeds_tokenizer = false;  // has `spiece_model`
 };
 
+// The wrappers umT5 files carry (ComfyUI's full checkpoints nest it; the split files have none).
+const std::vector<std::string>& umt5_file_prefixes();
+
 bool looks_like_umt5(const std::vector<std::string>& names);
 
 // kBadInput when the file is not an umT5 encoder in transformers' names (the original Wan-T5

@@ -112,6 +112,25 @@ WanVAEConfig WanVAEConfig::from_json(const io::JsonFile& json) {
   return c;
 }
 
+nlohmann::json WanVAEConfig::to_json() const {
+  return {{"_class_name", "AutoencoderKLWan"},
+          {"base_dim", base_dim},
+          {"decoder_base_dim", decoder_base_dim},
+          {"z_dim", z_dim},
+          {"dim_mult", dim_mult},
+          {"num_res_blocks", num_res_blocks},
+          {"attn_scales", attn_scales},
+          {"temperal_downsample", temperal_downsample},
+          {"latents_mean", latents_mean},
+          {"latents_std", latents_std},
+          {"is_residual", is_residual},
+          {"in_channels", in_channels},
+          {"out_channels", out_channels},
+          {"patch_size", patch_size},
+          {"scale_factor_temporal", scale_factor_temporal},
+          {"scale_factor_spatial", scale_factor_spatial}};
+}
+
 WanVAEConfig WanVAEConfig::detect(const std::map<std::string, std::vector<int64_t>>& shapes) {
   const auto shape = [&](const std::string& name) -> const std::vector<int64_t>& {
     auto it = shapes.find(name);

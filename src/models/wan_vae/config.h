@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -47,8 +48,9 @@ struct WanVAEConfig {
   // Throws kBadInput naming `where` (the file, or the checkpoint), the field and the problem.
   void validate(const std::string& where = "[WanVAEConfig]") const;
 
-  static WanVAEConfig wan21();  // Wan-AI/Wan2.1-*-Diffusers vae/config.json
-  static WanVAEConfig wan22();  // Wan-AI/Wan2.2-TI2V-5B-Diffusers vae/config.json
+  nlohmann::json to_json() const;  // the vae/config.json fields from_json reads back
+  static WanVAEConfig wan21();     // Wan-AI/Wan2.1-*-Diffusers vae/config.json
+  static WanVAEConfig wan22();     // Wan-AI/Wan2.2-TI2V-5B-Diffusers vae/config.json
 };
 
 }  // namespace rayvid::models::wan_vae
