@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO / "scripts" / "train"))
 import synthetic_world as world  # noqa: E402
 
 CLI = os.environ.get("RAYVID_CLI") or str(REPO / "build" / "src" / "rayvid")
-WORLD_MODEL = REPO / "models" / "rayvid-world"
+WORLD_MODEL = Path(os.environ.get("RAYVID_WORLD_MODEL") or REPO / "models" / "rayvid-world")
 RANDOM_MODEL = REPO / "models" / "rayvid-tiny-ti2v"  # random weights: the control
 
 
