@@ -236,19 +236,33 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
     p.default_guidance = p.default_guidance_2 = 5.0;
   }
   std::set<fs::path> counted;  // a umT5 file that embeds its tokenizer is named twice
+  auto count = [&](const io::WeightStore& store) {
+    for (const auto& name : store.names()) {
+      const auto info = store.info(name);
+      if (!at::isFloatingType(io::to_scalar_type(info.dtype))) continue;  // spiece_model, ...
+      uint64_t numel = 1;
+      for (int64_t d : info.shape) numel *= static_cast<uint64_t>(d);
+      p.weight_parameters += numel;
+    }
+  };
   for (const auto& c : folder.components()) {
     std::error_code ec;
     if (!c.file.empty()) {
       const auto bytes = fs::file_size(c.file, ec);
-      if (!ec && counted.insert(c.file).second) p.weight_bytes += bytes;
+      if (ec || !counted.insert(c.file).second) continue;
+      p.weight_bytes += bytes;
+      count(io::WeightStore::open_file(c.file));
       continue;
     }
     if (!fs::is_directory(c.dir, ec)) continue;
+    bool has_weights = false;
     for (const auto& item : fs::directory_iterator(c.dir, ec)) {
       if (item.path().extension() != ".safetensors") continue;
       const auto bytes = fs::file_size(item.path(), ec);  // checked by ModelFolder::open
       if (!ec) p.weight_bytes += bytes;
+      has_weights = true;
     }
+    if (has_weights) count(io::WeightStore::open_folder(c.dir));
   }
   return p;
 }
@@ -297,9 +311,13 @@ std::string default_output_name(const GenerateRequest& request) {
 }
 
 double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes) {
-  // Weights are stored fp32 or bf16; count them in the compute dtype (fp32 storage is 4 bytes).
-  return static_cast<double>(model.weight_bytes) * dtype_bytes / 4.0 +
-         static_cast<double>(model.weight_bytes) * 0.05;
+  // Every parameter in the compute dtype, whatever it is stored in (a bf16 or fp8 file loads as
+  // fp32 on the CPU), plus 5 % for allocator slack. A plan made without the headers (tests) falls
+  // back to the bytes as stored, read as fp32.
+  const double in_dtype = model.weight_parameters > 0
+                              ? static_cast<double>(model.weight_parameters) * dtype_bytes
+                              : static_cast<double>(model.weight_bytes) * dtype_bytes / 4.0;
+  return in_dtype * 1.05;
 }
 
 double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& shape,

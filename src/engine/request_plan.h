@@ -42,6 +42,9 @@ struct ModelPlan {
   pipeline::PresetFamily presets;
   sampling::SchedulerConfig scheduler;
   uint64_t weight_bytes = 0;  // all safetensors of the folder, as stored
+  // Floating-point parameters in those files (from their headers): what the weights take once
+  // loaded in the compute dtype, whatever they are stored in (fp32, bf16, fp8).
+  uint64_t weight_parameters = 0;
   int64_t dit_dim = 0, dit_ffn = 0, dit_layers = 0;
   int64_t vae_decoder_channels = 96;  // the VAE decoder's widest full-resolution stage
 };

@@ -19,8 +19,8 @@ TEST(RequestPlan, LoadedWeightsAreNotCountedAgainstFreeMemoryTwice) {
   ASSERT_GT(free_now, 0) << "MemAvailable missing from /proc/meminfo";
   ModelPlan model =
       describe_model(models::ModelFolder::open(test::source_dir() / "models" / "rayvid-tiny-ti2v"));
-  // Pretend the weights alone take 1.2x the memory free now (fp32: weight_bytes x 1.05).
-  model.weight_bytes = static_cast<uint64_t>(free_now * 1.2 / 1.05);
+  // Pretend the weights alone take 1.2x the memory free now (fp32: 4 bytes a parameter x 1.05).
+  model.weight_parameters = static_cast<uint64_t>(free_now * 1.2 / 1.05 / 4);
   GenerateRequest request;
   request.prompt = "a fox";
   request.width = request.height = 64;
@@ -39,6 +39,34 @@ TEST(RequestPlan, LoadedWeightsAreNotCountedAgainstFreeMemoryTwice) {
   const RequestPlan plan = plan_request(model, request, load, /*weights_loaded=*/true);
   EXPECT_GT(plan.estimated_peak_bytes, free_now);  // the estimate itself still includes them
   EXPECT_NEAR(plan.estimated_peak_bytes - estimate_weight_bytes(model, 4), 0, 64.0 * (1 << 20));
+}
+
+// The weights' estimate counts parameters in the compute dtype, not file bytes: the same DiT as
+// an fp32, an fp16 and an fp8 file (scripts/reference/extra_single_file.py) loads to the same
+// memory, though the files differ 2-4x in size.
+TEST(RequestPlan, WeightEstimateCountsParametersNotStoredBytes) {
+  const auto root = test::fixtures_dir() / "golden_extra" / "single_file";
+  auto plan_for = [&](const std::string& form) {
+    models::ModelSources s;
+    s.model = root / "files" / (form + ".safetensors");
+    for (auto [slot, name] : {std::pair{&s.vae, "vae"},
+                              {&s.text_encoder, "text_encoder"},
+                              {&s.tokenizer, "tokenizer"},
+                              {&s.image_encoder, "image_encoder"}})
+      *slot = root / "model" / name;
+    return describe_model(models::ModelFolder::open(s));
+  };
+  const ModelPlan fp32 = plan_for("orig_fp32"), fp16 = plan_for("orig_fp16"),
+                  fp8 = plan_for("kijai_fp8_e4m3fn");
+  EXPECT_GT(fp32.weight_parameters, 0u);
+  EXPECT_EQ(fp16.weight_parameters, fp32.weight_parameters);
+  EXPECT_EQ(fp8.weight_parameters, fp32.weight_parameters);
+  EXPECT_LT(fp8.weight_bytes, fp16.weight_bytes);
+  EXPECT_LT(fp16.weight_bytes, fp32.weight_bytes);
+  for (int dtype_bytes : {2, 4})
+    EXPECT_DOUBLE_EQ(estimate_weight_bytes(fp8, dtype_bytes),
+                     estimate_weight_bytes(fp32, dtype_bytes));
+  EXPECT_DOUBLE_EQ(estimate_weight_bytes(fp32, 4), fp32.weight_parameters * 4.0 * 1.05);
 }
 
 }  // namespace
