@@ -77,9 +77,9 @@ def main():
             "psnr": statistics.mean(psnrs) if psnrs else None,
         })
     rows.sort(key=lambda r: (r["sampler"], r["steps"]))
-    reference = next(iter(runs.values()))[0]
+    reference = next(r["label"] for rs in runs.values() for r in rs if r["reference"])
     table = ["| sampler | steps | semantic accuracy | object in every frame | median angle to prompted motion | "
-             "seconds per clip | PSNR vs unipc:32 |", "|---|---|---|---|---|---|---|"]
+             f"seconds per clip | PSNR vs {reference} |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         table.append(f"| {r['sampler']} | {r['steps']} | {r['accuracy'] * 100:.0f}% | {r['found'] * 100:.0f}% | "
                      + (f"{r['angle_median']:.1f} deg" if r["angle_median"] is not None else "-") +
@@ -96,7 +96,7 @@ def main():
             f"(colour x shape x direction never seen together in training; grey background, static camera), "
             f"{semantic.world.WIDTH}x{semantic.world.HEIGHT}x{semantic.world.FRAMES}, guidance: the model's default, "
             f"one seed per prompt. Semantic accuracy: `rayvid analyze --track` finds the prompted colour "
-            f"moving the prompted way. Reference run: {reference['label'] if reference['reference'] else 'unipc at the most steps'}.\n\n"
+            f"moving the prompted way. Reference run: {reference}.\n\n"
             + text + "\n")
 
 
