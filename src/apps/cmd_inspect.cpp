@@ -176,30 +176,12 @@ void inspect_folder(const fs::path& path, bool list_tensors) {
        path.string(), problems.size(), problems.size() == 1 ? "" : "s", problems.front());
 }
 
-// The tensor names with the first of `prefixes` that all of them carry stripped: what the file
-// is decided from before it is opened as a checkpoint (which validates its fp8 form), so a file
-// that is neither a DiT nor umT5 is always listed.
-std::vector<std::string> stripped_names(const io::WeightStore& store,
-                                        const std::vector<std::string>& prefixes) {
-  auto names = store.names();
-  for (const auto& p : prefixes) {
-    if (!std::all_of(names.begin(), names.end(), [&](const auto& n) {
-          return n.starts_with(p) || n == "scaled_fp8" || n == "spiece_model";
-        }))
-      continue;
-    for (auto& n : names)
-      if (n.starts_with(p)) n = n.substr(p.size());
-    break;
-  }
-  return names;
-}
-
 // A single-file Wan DiT (validated: a damaged fp8 file fails here, before anything is printed),
 // or nothing for other files.
 std::optional<models::wan_dit::DiTFile> open_if_dit(const fs::path& path,
                                                     const io::WeightStore& store) {
   if (!models::wan_dit::looks_like_wan_dit(
-          stripped_names(store, models::wan_dit::dit_file_prefixes())))
+          models::strip_common_prefix(store.names(), models::wan_dit::dit_file_prefixes())))
     return std::nullopt;
   return models::wan_dit::open_dit_file(path);
 }
@@ -207,7 +189,8 @@ std::optional<models::wan_dit::DiTFile> open_if_dit(const fs::path& path,
 // A single-file umT5 encoder (ComfyUI's layout), or nothing for other files.
 std::optional<models::umt5::UMT5File> open_if_umt5(const fs::path& path,
                                                    const io::WeightStore& store) {
-  if (!models::umt5::looks_like_umt5(stripped_names(store, models::umt5::umt5_file_prefixes())))
+  if (!models::umt5::looks_like_umt5(
+          models::strip_common_prefix(store.names(), models::umt5::umt5_file_prefixes())))
     return std::nullopt;
   return models::umt5::open_umt5_file(path);
 }

@@ -54,7 +54,28 @@ std::string comfy_quant_format(const io::WeightStore& store, const std::string& 
   return j["format"].get<std::string>();
 }
 
+// The first of `prefixes` every name but the markers starts with, or "".
+std::string common_prefix(const std::vector<std::string>& names,
+                          const std::vector<std::string>& prefixes) {
+  std::vector<std::string> model_names;
+  for (const auto& n : names)
+    if (!is_marker(n)) model_names.push_back(n);
+  for (const auto& p : prefixes)
+    if (!model_names.empty() && std::all_of(model_names.begin(), model_names.end(),
+                                            [&](const auto& n) { return n.starts_with(p); }))
+      return p;
+  return "";
+}
+
 }  // namespace
+
+std::vector<std::string> strip_common_prefix(std::vector<std::string> names,
+                                             const std::vector<std::string>& prefixes) {
+  const std::string prefix = common_prefix(names, prefixes);
+  for (auto& n : names)
+    if (n.starts_with(prefix)) n = n.substr(prefix.size());
+  return names;
+}
 
 CheckpointSource CheckpointSource::open(const std::filesystem::path& file,
                                         const std::vector<std::string>& prefixes) {
@@ -62,15 +83,7 @@ CheckpointSource CheckpointSource::open(const std::filesystem::path& file,
   s.file_ = file;
   s.store_ = io::WeightStore::open_file(file);
   const auto stored = s.store_.names();
-  std::vector<std::string> model_names;
-  for (const auto& n : stored)
-    if (!is_marker(n)) model_names.push_back(n);
-  for (const auto& p : prefixes)
-    if (!model_names.empty() && std::all_of(model_names.begin(), model_names.end(),
-                                            [&](const auto& n) { return n.starts_with(p); })) {
-      s.prefix_ = p;
-      break;
-    }
+  s.prefix_ = common_prefix(stored, prefixes);
   auto stripped = [&](const std::string& n) {
     return n.starts_with(s.prefix_) ? n.substr(s.prefix_.size()) : n;
   };

@@ -45,6 +45,12 @@ struct Fp8Weight {
   at::Tensor scale;
 };
 
+// The names as a CheckpointSource over them would show them: the first of `prefixes` that every
+// name (ComfyUI's markers aside) carries stripped. Reads nothing but the names, so a caller can
+// decide what a file is before opening it (which validates its fp8 form).
+std::vector<std::string> strip_common_prefix(std::vector<std::string> names,
+                                             const std::vector<std::string>& prefixes);
+
 class CheckpointSource : public WeightSource {
  public:
   // `prefixes`: wrappers to strip, tried in order; one is stripped when every tensor name (the
