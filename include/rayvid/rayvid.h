@@ -33,6 +33,10 @@ struct EngineOptions {
   std::string model_2, text_encoder, tokenizer, vae, image_encoder;
   std::string device = "auto";  // auto | cpu | cuda
   std::string dtype = "";       // fp32 | bf16 | fp16; empty = bf16 on CUDA, fp32 on the CPU
+  // How the DiT blocks' Linear weights are kept: fp8 (float8_e4m3fn + scale, dequantized per
+  // layer: half of bf16's memory; a checkpoint not in fp8 is quantized at load, one scale per
+  // output row), compute (the dtype above), or auto (fp8 when the checkpoint stores fp8).
+  std::string weights = "auto";
   // The DiT's hot ops (attention, q/k RMSNorm, 3D RoPE, AdaLN, gated residual): auto (rayvid on
   // CUDA, aten elsewhere) | rayvid (rayvid's CUDA kernels, ATen where they do not apply) | aten |
   // emu (the kernels' source on the CPU emulator: slow, for tests) | reference.
@@ -147,6 +151,7 @@ struct GenerateResult {
   };
   std::string kernel_backend;
   std::map<std::string, KernelCalls> kernel_calls;
+  std::string weight_storage;  // the DiT blocks' Linear weights: "fp8" or the compute dtype
   // The LoRAs merged into the model that ran, per expert ("transformer", "transformer_2").
   struct LoraApplied {
     std::string expert, path, format;

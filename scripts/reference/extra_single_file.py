@@ -185,6 +185,17 @@ def make(out_dir: Path) -> None:
         golden.add("golden.safetensors", f"out.{form}", o)
         cases.append({"form": form, "file": f"files/{form}.safetensors"})
 
+    # `--weights fp8` on a checkpoint that is not fp8: the Linear weights quantized per output row
+    # (as the mixed form), everything else as loaded (fp32 here).
+    deq = {k: ((v / _rowwise_scale(v)[:, None]).to(F8).float() * _rowwise_scale(v)[:, None])
+           if quantizable(k, v) else v for k, v in orig.items()}
+    m = WanTransformer3DModel(**cfg).eval()
+    m.load_state_dict(convert_wan_transformer_to_diffusers(deq))
+    with torch.no_grad():
+        o = m(hidden_states=inp["hidden_states"], timestep=ts, encoder_hidden_states=inp["encoder_hidden_states"],
+              encoder_hidden_states_image=inp["encoder_hidden_states_image"], return_dict=False)[0]
+    golden.add("golden.safetensors", "out.fp8_quantized_at_load", o)
+
     # Refused forms: a scaled file with one scale missing, and a layer in a format rayvid does not read.
     tensors, _ = forms(orig)["comfy_fp8_scaled"]
     missing = sorted(k for k in tensors if k.endswith(".scale_weight"))[0]

@@ -121,6 +121,11 @@ void add_generate(CLI::App& app) {
   sub->add_option("--device", flags->engine.device, "auto, cpu or cuda")->capture_default_str();
   sub->add_option("--dtype", flags->engine.dtype,
                   "fp32, bf16 or fp16 (default: bf16 on CUDA, fp32 on CPU)");
+  sub->add_option("--weights", flags->engine.weights,
+                  "The DiT blocks' Linear weights: fp8 (kept in float8 with a scale and upcast per "
+                  "layer: half of bf16's memory; other checkpoints are quantized at load), compute "
+                  "(the --dtype) or auto (fp8 when the checkpoint is fp8)")
+      ->capture_default_str();
   sub->add_option("--kernels", flags->engine.kernels,
                   "The DiT's ops: auto (rayvid on CUDA, aten elsewhere), rayvid (rayvid's CUDA "
                   "kernels), aten (LibTorch), emu (the kernels' source on the CPU emulator: slow, "

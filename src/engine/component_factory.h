@@ -9,6 +9,7 @@
 #include <string>
 
 #include "models/model_folder.h"
+#include "models/wan_dit/weights.h"
 #include "ops/kernel_backend.h"
 #include "pipeline/components.h"
 #include "rayvid/rayvid.h"
@@ -26,6 +27,7 @@ struct LoadOptions {
   c10::Device device = c10::Device(c10::kCPU);
   c10::ScalarType dtype = c10::kFloat;
   ops::KernelBackend kernels = ops::KernelBackend::kAten;  // resolved (never `auto`)
+  models::wan_dit::WeightStorage weight_storage = models::wan_dit::WeightStorage::kCompute;
 };
 
 std::unique_ptr<pipeline::TextEncoder> load_text_encoder(const models::ModelFolder& folder,

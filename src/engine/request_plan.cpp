@@ -22,6 +22,7 @@
 #include "models/umt5/config.h"
 #include "models/umt5/utf8.h"
 #include "models/wan_dit/config.h"
+#include "models/wan_dit/weights.h"
 #include "models/wan_vae/config.h"
 #include "pipeline/recipes.h"
 
@@ -221,6 +222,9 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
   p.dit_dim = configs.dit.dim;
   p.dit_ffn = configs.dit.ffn_dim;
   p.dit_layers = configs.dit.num_layers;
+  p.fp8_storable_parameters =
+      static_cast<uint64_t>(models::wan_dit::fp8_storable_parameters(configs.dit)) *
+      (p.two_experts ? 2 : 1);
   p.vae_decoder_channels = configs.vae.decoder_base_dim;
   p.presets.spatial_multiple =
       static_cast<int>(configs.vae.scale_factor_spatial * configs.dit.patch_size[1]);
@@ -236,9 +240,11 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
     p.default_guidance = p.default_guidance_2 = 5.0;
   }
   std::set<fs::path> counted;  // a umT5 file that embeds its tokenizer is named twice
-  auto count = [&](const io::WeightStore& store) {
+  auto count = [&](const io::WeightStore& store, bool dit) {
     for (const auto& name : store.names()) {
       const auto info = store.info(name);
+      if (dit && (info.dtype == io::StDType::kF8E4M3 || info.dtype == io::StDType::kF8E5M2))
+        p.dit_stored_fp8 = true;
       if (!at::isFloatingType(io::to_scalar_type(info.dtype))) continue;  // spiece_model, ...
       uint64_t numel = 1;
       for (int64_t d : info.shape) numel *= static_cast<uint64_t>(d);
@@ -251,7 +257,7 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
       const auto bytes = fs::file_size(c.file, ec);
       if (ec || !counted.insert(c.file).second) continue;
       p.weight_bytes += bytes;
-      count(io::WeightStore::open_file(c.file));
+      count(io::WeightStore::open_file(c.file), c.name.starts_with("transformer"));
       continue;
     }
     if (!fs::is_directory(c.dir, ec)) continue;
@@ -262,7 +268,7 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
       if (!ec) p.weight_bytes += bytes;
       has_weights = true;
     }
-    if (has_weights) count(io::WeightStore::open_folder(c.dir));
+    if (has_weights) count(io::WeightStore::open_folder(c.dir), c.name.starts_with("transformer"));
   }
   return p;
 }
@@ -310,23 +316,26 @@ std::string default_output_name(const GenerateRequest& request) {
                      slug);
 }
 
-double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes) {
+double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes, bool fp8_storage) {
   // Every parameter in the compute dtype, whatever it is stored in (a bf16 or fp8 file loads as
-  // fp32 on the CPU), plus 5 % for allocator slack. A plan made without the headers (tests) falls
-  // back to the bytes as stored, read as fp32.
-  const double in_dtype = model.weight_parameters > 0
-                              ? static_cast<double>(model.weight_parameters) * dtype_bytes
-                              : static_cast<double>(model.weight_bytes) * dtype_bytes / 4.0;
+  // fp32 on the CPU), except under fp8 storage the DiT blocks' Linear weights at one byte each;
+  // plus 5 % for allocator slack. A plan made without the headers (tests) falls back to the
+  // bytes as stored, read as fp32.
+  double in_dtype = model.weight_parameters > 0
+                        ? static_cast<double>(model.weight_parameters) * dtype_bytes
+                        : static_cast<double>(model.weight_bytes) * dtype_bytes / 4.0;
+  if (fp8_storage)
+    in_dtype -= static_cast<double>(model.fp8_storable_parameters) * (dtype_bytes - 1);
   return in_dtype * 1.05;
 }
 
 double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& shape,
-                           int64_t dtype_bytes, bool guided) {
+                           int64_t dtype_bytes, bool guided, bool fp8_storage) {
   const int stride = model.presets.spatial_multiple;  // VAE stride x patch
   const double T = (shape.frames - 1) / 4 + 1;
   const double tokens = T * (shape.height / stride) * (shape.width / stride);
   const double batch = guided ? 2 : 1;
-  const double weights = estimate_weight_bytes(model, dtype_bytes);
+  const double weights = estimate_weight_bytes(model, dtype_bytes, fp8_storage);
   // DiT: residual stream, q/k/v/out and the FFN hidden state for one block at a time.
   const double dit = batch * tokens * (8.0 * model.dit_dim + 2.0 * model.dit_ffn) * dtype_bytes;
   // VAE decode, one latent frame at a time: ~4 output frames x the widest decoder stage x ~6 live
@@ -615,9 +624,10 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                "--output folder {} does not exist; create it first", folder.string());
 
   const int64_t dtype_bytes = static_cast<int64_t>(c10::elementSize(load.dtype));
-  plan.estimated_peak_bytes = estimate_peak_bytes(model, plan.shape, dtype_bytes, plan.guided);
+  const bool fp8 = load.weight_storage == models::wan_dit::WeightStorage::kFp8;
+  plan.estimated_peak_bytes = estimate_peak_bytes(model, plan.shape, dtype_bytes, plan.guided, fp8);
   const double needed = plan.estimated_peak_bytes -
-                        (weights_loaded ? estimate_weight_bytes(model, dtype_bytes) : 0.0);
+                        (weights_loaded ? estimate_weight_bytes(model, dtype_bytes, fp8) : 0.0);
   const double available = static_cast<double>(free_memory_bytes(load.device));
   RAYVID_CHECK(available == 0 || needed < available, OutOfMemory,
                "{}x{}x{} frames needs about {:.1f} GiB{} but {:.1f} GiB of {} memory is free; "

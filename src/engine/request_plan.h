@@ -45,6 +45,9 @@ struct ModelPlan {
   // Floating-point parameters in those files (from their headers): what the weights take once
   // loaded in the compute dtype, whatever they are stored in (fp32, bf16, fp8).
   uint64_t weight_parameters = 0;
+  // Of those, the DiT blocks' Linear weights (one byte each under fp8 storage; both experts).
+  uint64_t fp8_storable_parameters = 0;
+  bool dit_stored_fp8 = false;  // the transformer checkpoint holds fp8 weights
   int64_t dit_dim = 0, dit_ffn = 0, dit_layers = 0;
   int64_t vae_decoder_channels = 96;  // the VAE decoder's widest full-resolution stage
 };
@@ -97,8 +100,9 @@ std::string default_output_name(const GenerateRequest& request);
 // Rough peak memory of a request in bytes: weights in the compute dtype, the DiT's largest
 // activations, and the VAE decode's working set.
 double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& shape,
-                           int64_t dtype_bytes, bool guided);
-// The resident part of that estimate: the weights in the compute dtype (+5 % for buffers).
-double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes);
+                           int64_t dtype_bytes, bool guided, bool fp8_storage = false);
+// The resident part of that estimate: the weights in the compute dtype, the DiT blocks' Linear
+// weights in fp8 under fp8 storage (+5 % for buffers).
+double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes, bool fp8_storage = false);
 
 }  // namespace rayvid::engine

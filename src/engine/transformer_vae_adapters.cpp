@@ -92,6 +92,7 @@ std::unique_ptr<pipeline::Denoiser> load_denoiser(
   dit_options.device = options.device;
   dit_options.dtype = options.dtype;
   dit_options.kernels = options.kernels;
+  dit_options.weight_storage = options.weight_storage;
   const models::ComponentEntry& entry = folder.require(component);
   auto dit = entry.file.empty() ? models::wan_dit::WanDiT::load(entry.dir, dit_options) : [&] {
     const auto file = models::wan_dit::open_dit_file(entry.file);  // --model FILE

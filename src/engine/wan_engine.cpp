@@ -50,6 +50,13 @@ class WanEngine : public Engine {
     load_.dtype = options.dtype.empty() ? (load_.device.is_cuda() ? c10::kBFloat16 : c10::kFloat)
                                         : parse_dtype(options.dtype);
     load_.kernels = ops::parse_kernel_backend(options.kernels, load_.device);
+    RAYVID_CHECK(
+        options.weights == "auto" || options.weights == "fp8" || options.weights == "compute",
+        BadArgument, "--weights {}: expected auto, fp8 or compute", options.weights);
+    const bool fp8 =
+        options.weights == "fp8" || (options.weights == "auto" && plan_.dit_stored_fp8);
+    load_.weight_storage =
+        fp8 ? models::wan_dit::WeightStorage::kFp8 : models::wan_dit::WeightStorage::kCompute;
     loras_ = options.loras, loras_2_ = options.loras_2;
     lora_allow_unmatched_ = options.lora_allow_unmatched;
     engine::check_lora_options(options, plan_);
@@ -281,6 +288,9 @@ class WanEngine : public Engine {
   GenerateResult planned_result(const engine::RequestPlan& plan) const {
     GenerateResult result;
     result.variant = plan_.variant;
+    result.weight_storage = load_.weight_storage == models::wan_dit::WeightStorage::kFp8
+                                ? "fp8"
+                                : dtype_label(load_.dtype);
     for (const auto& c : folder_.components()) result.model_files[c.name] = c.label();
     result.width = plan.shape.width;
     result.height = plan.shape.height;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/check.h"
+#include "models/fp8_weights.h"
 
 namespace rayvid::models {
 namespace {
@@ -175,13 +176,7 @@ at::Tensor CheckpointSource::load(const std::string& name) const {
   const auto it = visible_.find(name);
   RAYVID_CHECK(it != visible_.end(), Internal, "{}: no tensor {}", file_.string(), name);
   const auto fp8 = fp8_weight(name);
-  if (!fp8) return store_.tensor(it->second);
-  at::Tensor w = fp8->data.to(at::kFloat);
-  if (!fp8->scale.defined()) return w;
-  // One value, or one per output row: broadcast over the remaining dimensions.
-  std::vector<int64_t> view(w.dim(), 1);
-  if (fp8->scale.numel() > 1) view[0] = w.size(0);
-  return w * fp8->scale.reshape(view);
+  return fp8 ? dequantize_fp8(*fp8, at::kFloat) : store_.tensor(it->second);
 }
 
 std::optional<at::Tensor> CheckpointSource::embedded(const std::string& name) const {

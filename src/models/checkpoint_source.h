@@ -38,13 +38,6 @@ enum class Fp8Scheme {
   kScaledMixed,   // weight_scale (+ comfy_quant)
 };
 
-// An fp8 weight as stored: the fp8 tensor and its float32 scale ([] or [rows] or [rows, 1]),
-// undefined for kUnscaled.
-struct Fp8Weight {
-  at::Tensor data;
-  at::Tensor scale;
-};
-
 // The names as a CheckpointSource over them would show them: the first of `prefixes` that every
 // name (ComfyUI's markers aside) carries stripped. Reads nothing but the names, so a caller can
 // decide what a file is before opening it (which validates its fp8 form).
@@ -72,7 +65,7 @@ class CheckpointSource : public WeightSource {
   // model as bytes), by its stored name; hidden from names().
   std::optional<at::Tensor> embedded(const std::string& name) const;
   // The stored form of an fp8 weight (for fp8 storage), or nullopt when `name` is not fp8.
-  std::optional<Fp8Weight> fp8_weight(const std::string& name) const;
+  std::optional<Fp8Weight> fp8_weight(const std::string& name) const override;
 
  private:
   std::filesystem::path file_;

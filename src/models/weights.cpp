@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/check.h"
+#include "models/fp8_weights.h"
 
 namespace rayvid::models {
 
@@ -63,32 +64,64 @@ at::Tensor WeightLoader::take(const std::string& name, const std::vector<int64_t
   return take(name, shape, dtype_);
 }
 
-at::Tensor WeightLoader::take(const std::string& name, const std::vector<int64_t>& shape,
-                              c10::ScalarType dtype) {
+const std::string* WeightLoader::stored_name(const std::string& name,
+                                             const std::vector<int64_t>& shape) {
   taken_[name] = shape;
-  if (source_.generates()) return source_.generate(name, shape, dtype, device_);
   auto it = canonical_to_source_.find(name);
   if (it == canonical_to_source_.end()) {
     problems_.push_back(
         fmt::format("missing {} (expected shape [{}])", name, fmt::join(shape, ", ")));
-    return {};
+    return nullptr;
   }
   const auto actual = source_.shape(it->second);
   if (!actual || *actual != shape) {
     problems_.push_back(fmt::format("wrong shape for {}: expected [{}], checkpoint has [{}]", name,
                                     fmt::join(shape, ", "),
                                     actual ? fmt::format("{}", fmt::join(*actual, ", ")) : "?"));
-    return {};
+    return nullptr;
   }
-  at::Tensor tensor = source_.load(it->second);
-  if (tensor.is_meta()) return tensor;
+  return &it->second;
+}
+
+bool WeightLoader::check_floating(const std::string& name, const at::Tensor& tensor) {
   // A weight stored as integers (say F32 bytes relabelled I32) would otherwise reach a matmul and
   // fail there with a LibTorch stack trace; name it here instead.
-  if (at::isFloatingType(dtype) && !at::isFloatingType(tensor.scalar_type())) {
-    problems_.push_back(fmt::format("{} is stored as {}, but it is a floating-point weight", name,
-                                    c10::toString(tensor.scalar_type())));
-    return {};
+  if (at::isFloatingType(tensor.scalar_type())) return true;
+  problems_.push_back(fmt::format("{} is stored as {}, but it is a floating-point weight", name,
+                                  c10::toString(tensor.scalar_type())));
+  return false;
+}
+
+Fp8Weight WeightLoader::take_fp8(const std::string& name, const std::vector<int64_t>& shape) {
+  auto on_device = [&](const Fp8Weight& w) {
+    return Fp8Weight{w.data.to(device_).contiguous(),
+                     w.scale.defined() ? w.scale.to(device_, at::kFloat).contiguous() : w.scale};
+  };
+  if (source_.generates()) {
+    taken_[name] = shape;
+    return on_device(quantize_fp8_rowwise(source_.generate(name, shape, at::kFloat, at::kCPU)));
   }
+  const std::string* stored = stored_name(name, shape);
+  if (!stored) return {};
+  if (auto fp8 = source_.fp8_weight(*stored)) return on_device(*fp8);
+  const at::Tensor tensor = source_.load(*stored);
+  if (tensor.is_meta()) return {tensor.to(at::kFloat8_e4m3fn), {}};
+  if (!check_floating(name, tensor)) return {};
+  // Quantized on the CPU, one tensor at a time: only the fp8 bytes travel to the device.
+  return on_device(quantize_fp8_rowwise(tensor));
+}
+
+at::Tensor WeightLoader::take(const std::string& name, const std::vector<int64_t>& shape,
+                              c10::ScalarType dtype) {
+  if (source_.generates()) {
+    taken_[name] = shape;
+    return source_.generate(name, shape, dtype, device_);
+  }
+  const std::string* stored = stored_name(name, shape);
+  if (!stored) return {};
+  at::Tensor tensor = source_.load(*stored);
+  if (tensor.is_meta()) return tensor;
+  if (at::isFloatingType(dtype) && !check_floating(name, tensor)) return {};
   const auto target_dtype = at::isFloatingType(tensor.scalar_type()) ? dtype : tensor.scalar_type();
   // contiguous(): checkpoint tensors alias the file mapping; copying to the target dtype/device
   // happens here, once, so forward code never touches the mapping.

@@ -24,6 +24,14 @@
 
 namespace rayvid::models {
 
+// A Linear weight stored in float8_e4m3fn with its float32 scale: weight = data x scale, the
+// scale one value ([]) or one per output row ([rows] or [rows, 1]); undefined = 1 (Kijai's
+// unscaled files). See models/fp8_weights.h.
+struct Fp8Weight {
+  at::Tensor data;
+  at::Tensor scale;
+};
+
 class WeightSource {
  public:
   virtual ~WeightSource() = default;
@@ -31,6 +39,8 @@ class WeightSource {
   virtual std::optional<std::vector<int64_t>> shape(const std::string& name) const = 0;
   virtual at::Tensor load(const std::string& name) const = 0;  // CPU, checkpoint dtype
   virtual std::string label() const = 0;
+  // The stored fp8 form of `name` when the checkpoint holds it in fp8 (load() dequantizes it).
+  virtual std::optional<Fp8Weight> fp8_weight(const std::string&) const { return std::nullopt; }
 
   // A generating source has no list of names: WeightLoader asks it for every tensor the model
   // takes, with the model's own shape and dtype, and finish() has nothing to compare.
@@ -84,6 +94,9 @@ class WeightLoader {
   // Like take(), but keeps this tensor in `dtype` (for fp32 islands such as norms and tables).
   at::Tensor take(const std::string& name, const std::vector<int64_t>& shape,
                   c10::ScalarType dtype);
+  // A Linear weight kept in fp8 on `device`: the checkpoint's own fp8 form (with its scale) when
+  // it stores one, else the tensor quantized here (quantize_fp8_rowwise). Shape-checked as take().
+  Fp8Weight take_fp8(const std::string& name, const std::vector<int64_t>& shape);
   // True if the checkpoint has this canonical name (for optional parts, e.g. biases).
   bool has(const std::string& name) const;
 
@@ -93,6 +106,10 @@ class WeightLoader {
   const std::map<std::string, std::vector<int64_t>>& taken() const { return taken_; }
 
  private:
+  // The source's name of canonical `name` when it has one of `shape`; else records the problem.
+  const std::string* stored_name(const std::string& name, const std::vector<int64_t>& shape);
+  bool check_floating(const std::string& name, const at::Tensor& tensor);
+
   const WeightSource& source_;
   c10::Device device_;
   c10::ScalarType dtype_;

@@ -114,6 +114,35 @@ TEST(SingleFileCli, Fp8FilesRunAndReplaceAFoldersTransformerToo) {
   ASSERT_EQ(replaced.result.exit_code, 0) << replaced.result.output;
 }
 
+nlohmann::json sidecar(const fs::path& dir) {
+  std::ifstream in(dir / "out.json");
+  return nlohmann::json::parse(in);
+}
+
+// --weights: an fp8 file stays in fp8 by default (auto) and runs the same numbers as with its
+// weights dequantized at load (--weights compute); --weights fp8 quantizes a folder's fp32
+// weights, which changes the result a little; the sidecar says which ran.
+TEST(SingleFileCli, WeightStorageFlag) {
+  const auto automatic = generate("w_auto", " --model " + file("comfy_fp8_mixed") + components());
+  ASSERT_EQ(automatic.result.exit_code, 0) << automatic.result.output;
+  const auto compute = generate(
+      "w_compute", " --model " + file("comfy_fp8_mixed") + components() + " --weights compute");
+  ASSERT_EQ(compute.result.exit_code, 0) << compute.result.output;
+  EXPECT_EQ(sidecar(automatic.dir)["weight_storage"], "fp8");
+  EXPECT_EQ(sidecar(compute.dir)["weight_storage"], "fp32");
+  EXPECT_TRUE(at::equal(final_latents(automatic.dir), final_latents(compute.dir)));
+
+  const auto folder_fp32 = generate("w_folder", " --model '" + folder().string() + "'");
+  const auto folder_fp8 =
+      generate("w_folder_fp8", " --model '" + folder().string() + "' --weights fp8");
+  ASSERT_EQ(folder_fp8.result.exit_code, 0) << folder_fp8.result.output;
+  EXPECT_EQ(sidecar(folder_fp32.dir)["weight_storage"], "fp32");
+  EXPECT_EQ(sidecar(folder_fp8.dir)["weight_storage"], "fp8");
+  const at::Tensor a = final_latents(folder_fp32.dir), b = final_latents(folder_fp8.dir);
+  EXPECT_FALSE(at::equal(a, b));
+  EXPECT_LT((a - b).abs().max().item<float>(), 0.1 * a.abs().max().item<float>());
+}
+
 TEST(SingleFileCli, MissingOrUnreadablePiecesAreOneLine) {
   const std::string clip_file = (folder() / "image_encoder" / "model.safetensors").string();
   test::expect_refusals(
@@ -125,6 +154,8 @@ TEST(SingleFileCli, MissingOrUnreadablePiecesAreOneLine) {
            " --model " + file("orig_fp32") + components("image_encoder") + " --image-encoder '" +
                clip_file + "'",
            4, "single file"},
+          {"weights_unknown", " --model '" + folder().string() + "' --weights int4", 2,
+           "expected auto, fp8 or compute"},
           {"model_2_on_one_expert",
            " --model '" + folder().string() + "' --model-2 " + file("orig_fp32"), 2,
            "second expert"},

@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 
+#include "models/fp8_weights.h"
+
 namespace rayvid::models::wan_dit {
 namespace {
 
@@ -12,9 +14,15 @@ bool gemm_in_fp32(const at::Tensor& t, const ComputeSettings& s) {
 
 }  // namespace
 
+bool stored_in_fp8(const Linear& w) { return is_fp8_dtype(w.weight.scalar_type()); }
+
 Linear gemm_weights(const Linear& w, const ComputeSettings& s) {
-  if (!gemm_in_fp32(w.weight, s)) return w;
-  return {w.weight.to(at::kFloat), w.bias.to(at::kFloat)};
+  // fp8 storage: this layer's weight in the compute dtype, for this call only. The values are
+  // what loading the checkpoint dequantized would hold (fp32 data x scale, rounded once).
+  const Linear u =
+      stored_in_fp8(w) ? Linear{dequantize_fp8({w.weight, w.scale}, s.dtype), w.bias, {}} : w;
+  if (!gemm_in_fp32(u.weight, s)) return u;
+  return {u.weight.to(at::kFloat), u.bias.to(at::kFloat), {}};
 }
 
 at::Tensor gemm_input(const at::Tensor& x, const ComputeSettings& s) {
@@ -22,9 +30,9 @@ at::Tensor gemm_input(const at::Tensor& x, const ComputeSettings& s) {
 }
 
 at::Tensor linear(const at::Tensor& x, const Linear& w, const ComputeSettings& s) {
-  if (!gemm_in_fp32(x, s)) return at::linear(x, w.weight, w.bias);
-  const Linear w32 = gemm_weights(w, s);
-  return at::linear(x.to(at::kFloat), w32.weight, w32.bias).to(x.scalar_type());
+  if (!stored_in_fp8(w) && !gemm_in_fp32(x, s)) return at::linear(x, w.weight, w.bias);
+  const Linear g = gemm_weights(w, s);
+  return at::linear(gemm_input(x, s), g.weight, g.bias).to(x.scalar_type());
 }
 
 at::Tensor layer_norm_fp32(const at::Tensor& x, const AffineNorm& norm, double eps) {

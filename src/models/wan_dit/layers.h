@@ -21,11 +21,11 @@ struct ComputeSettings {
   int64_t ffn_chunk_rows = 8192;  // rows (batch·tokens) per FFN chunk: bounds [rows, ffn_dim]
 };
 
-// y = x·Wᵀ + b in x's dtype.
+// y = x·Wᵀ + b in x's dtype. An fp8-stored weight (Linear::scale) is dequantized for this call.
 at::Tensor linear(const at::Tensor& x, const Linear& w, const ComputeSettings& s);
 
-// The weights as this run's GEMMs take them (fp32 copies under bf16_gemm_in_fp32), for loops
-// that reuse one layer many times.
+// The weights as this run's GEMMs take them (dequantized from fp8 storage; fp32 copies under
+// bf16_gemm_in_fp32), for loops that reuse one layer many times.
 Linear gemm_weights(const Linear& w, const ComputeSettings& s);
 // x in the GEMM dtype (fp32 under bf16_gemm_in_fp32).
 at::Tensor gemm_input(const at::Tensor& x, const ComputeSettings& s);

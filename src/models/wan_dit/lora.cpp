@@ -12,6 +12,7 @@
 
 #include "core/check.h"
 #include "io/safetensors.h"
+#include "models/fp8_weights.h"
 #include "models/wan_dit/lora_keys.h"
 #include "models/wan_dit/weight_names.h"
 #include "models/wan_dit/weights.h"
@@ -241,17 +242,36 @@ ParsedLora parse_lora(const std::filesystem::path& file, const WanDiTConfig& con
 
 namespace {
 
-// Adds sign * strength * delta to the DiT tensor, in fp32, rounded once into its dtype.
-void add_delta(at::Tensor& weight, const LoraDelta& d, double factor) {
-  at::Tensor change;
-  if (d.full.defined()) {
-    change = d.full.to(weight.device(), at::kFloat) * factor;
-  } else {
-    change =
-        at::matmul(d.up.to(weight.device(), at::kFloat), d.down.to(weight.device(), at::kFloat))
-            .mul_(d.scale * factor)
-            .reshape(weight.sizes());  // [out, in...]
+// sign * strength * delta for a tensor of `sizes`, in fp32 on `device`.
+at::Tensor delta_tensor(const LoraDelta& d, double factor, at::IntArrayRef sizes,
+                        c10::Device device) {
+  if (d.full.defined()) return d.full.to(device, at::kFloat) * factor;
+  return at::matmul(d.up.to(device, at::kFloat), d.down.to(device, at::kFloat))
+      .mul_(d.scale * factor)
+      .reshape(sizes);  // [out, in...]
+}
+
+// A DiT tensor a LoRA may change: a plain tensor, or a Linear whose weight is stored in fp8.
+struct MergeTarget {
+  at::Tensor* tensor = nullptr;
+  Linear* fp8_linear = nullptr;
+};
+
+// Adds the delta in fp32, rounded once into the tensor's dtype. An fp8-stored weight is
+// dequantized, changed and quantized again with fresh per-row scales (the delta may widen a
+// row's range), as tools that merge LoRAs into fp8 checkpoints do; that rounding is lossy.
+void add_delta(const MergeTarget& target, const LoraDelta& d, double factor) {
+  if (target.fp8_linear) {
+    Linear& linear = *target.fp8_linear;
+    at::Tensor weight = dequantize_fp8({linear.weight, linear.scale}, at::kFloat);
+    weight.add_(delta_tensor(d, factor, weight.sizes(), weight.device()));
+    Fp8Weight merged = quantize_fp8_rowwise(weight);
+    linear.weight = std::move(merged.data);
+    linear.scale = std::move(merged.scale);
+    return;
   }
+  at::Tensor& weight = *target.tensor;
+  const at::Tensor change = delta_tensor(d, factor, weight.sizes(), weight.device());
   if (weight.scalar_type() == at::kFloat) {
     weight.add_(change);
   } else {
@@ -259,17 +279,24 @@ void add_delta(at::Tensor& weight, const LoraDelta& d, double factor) {
   }
 }
 
-std::map<std::string, at::Tensor*> tensors_by_name(WanDiT& dit) {
-  std::map<std::string, at::Tensor*> out;
-  visit_weights(dit.weights_for_update(), dit.config(),
-                [&](const std::string& name, const std::vector<int64_t>&, WeightPrecision,
-                    at::Tensor& slot) { out[name] = &slot; });
+std::map<std::string, MergeTarget> targets_by_name(WanDiT& dit) {
+  std::map<std::string, MergeTarget> out;
+  auto& weights = dit.weights_for_update();
+  const bool fp8 = dit.options().weight_storage == WeightStorage::kFp8;
+  visit_weights(
+      weights, dit.config(),
+      [&](const std::string& name, const std::vector<int64_t>&, WeightPrecision, at::Tensor& slot) {
+        out[name].tensor = &slot;
+      },
+      fp8 ? Fp8LinearVisitor([&](const std::string& name, const std::vector<int64_t>&,
+                                 Linear& linear) { out[name].fp8_linear = &linear; })
+          : Fp8LinearVisitor());
   return out;
 }
 
 void merge(WanDiT& dit, const ParsedLora& lora, double factor) {
-  const auto tensors = tensors_by_name(dit);
-  for (const LoraDelta& d : lora.deltas) add_delta(*tensors.at(d.target), d, factor);
+  const auto targets = targets_by_name(dit);
+  for (const LoraDelta& d : lora.deltas) add_delta(targets.at(d.target), d, factor);
 }
 
 }  // namespace
@@ -315,6 +342,9 @@ LoraMerge LoraMerge::apply(WanDiT& dit, const std::vector<LoraSpec>& loras, bool
 }
 
 void LoraMerge::undo(WanDiT& dit) {
+  RAYVID_CHECK(dit.options().weight_storage != WeightStorage::kFp8, Unsupported,
+               "a LoRA merged into fp8-stored weights cannot be taken out exactly (the merge "
+               "re-quantized them); load the model again instead");
   for (auto it = applied_.rbegin(); it != applied_.rend(); ++it)
     merge(dit, it->lora, -it->strength);
   applied_.clear();

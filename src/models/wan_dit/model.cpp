@@ -26,7 +26,7 @@ WanDiTWeights load_strict(const WanDiTConfig& config, const WeightSource& source
   NameTranslator translator;
   if (is_wan_original_checkpoint(source.names())) translator = wan_original_to_diffusers;
   WeightLoader loader(source, options.device, options.dtype, translator);
-  WanDiTWeights weights = load_weights(loader, config, options.dtype);
+  WanDiTWeights weights = load_weights(loader, config, options.dtype, options.weight_storage);
   loader.finish();
   return weights;
 }

@@ -32,6 +32,9 @@ struct WanDiTOptions {
   ops::KernelBackend kernels = ops::KernelBackend::kAten;  // for every hot op of the DiT
   Bf16Gemm bf16_gemm = Bf16Gemm::kAuto;
   int64_t ffn_chunk_rows = 8192;
+  // kFp8: the blocks' Linear weights stay in fp8 on the device (the checkpoint's own fp8 form, or
+  // quantized at load) and are dequantized one layer at a time.
+  WeightStorage weight_storage = WeightStorage::kCompute;
 };
 
 // Everything forward() needs that depends only on the prompt and image, not on the step.

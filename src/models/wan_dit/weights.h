@@ -16,8 +16,9 @@
 namespace rayvid::models::wan_dit {
 
 struct Linear {
-  at::Tensor weight;  // [out, in]
-  at::Tensor bias;    // [out]
+  at::Tensor weight;   // [out, in]; float8_e4m3fn under fp8 storage (layers.h dequantizes it)
+  at::Tensor bias;     // [out]
+  at::Tensor scale{};  // fp8 storage: fp32 [] or [out] (undefined = 1); otherwise undefined
 };
 
 struct AffineNorm {
@@ -78,14 +79,31 @@ enum class WeightPrecision { kCompute, kFloat32 };
 
 using WeightVisitor = std::function<void(const std::string& name, const std::vector<int64_t>& shape,
                                          WeightPrecision precision, at::Tensor& slot)>;
+// The weight of a Linear that may be stored in fp8: the transformer blocks' projections and FFN
+// (what ComfyUI's and Kijai's fp8 files quantize; embeddings, head and norms stay as they are).
+using Fp8LinearVisitor = std::function<void(const std::string& weight_name,
+                                            const std::vector<int64_t>& shape, Linear& linear)>;
 
-// Calls `visit` once per tensor of the architecture, in state_dict order.
-void visit_weights(WanDiTWeights& weights, const WanDiTConfig& config, const WeightVisitor& visit);
+// Calls `visit` once per tensor of the architecture, in state_dict order. With `visit_fp8`, the
+// fp8-storable Linear weights go to it instead (their biases still to `visit`).
+void visit_weights(WanDiTWeights& weights, const WanDiTConfig& config, const WeightVisitor& visit,
+                   const Fp8LinearVisitor& visit_fp8 = nullptr);
+
+// How the blocks' Linear weights are kept: in the compute dtype, or in fp8 with their scale
+// (the checkpoint's own fp8 form, or quantized at load; half of bf16's bytes).
+enum class WeightStorage { kCompute, kFp8 };
 
 // Fills every tensor through `loader` (strict: call loader.finish() afterwards). Tolerates the
 // stray `attn2.norm_added_q.weight` some converted checkpoints carry, as diffusers does.
 WanDiTWeights load_weights(WeightLoader& loader, const WanDiTConfig& config,
-                           c10::ScalarType compute_dtype);
+                           c10::ScalarType compute_dtype,
+                           WeightStorage storage = WeightStorage::kCompute);
+
+// Parameters of the fp8-storable Linear weights (what fp8 storage keeps in one byte each).
+int64_t fp8_storable_parameters(const WanDiTConfig& config);
+
+// Bytes of every tensor the weights hold (fp8 data, scales and all), wherever they are.
+int64_t weight_bytes(const WanDiTWeights& weights, const WanDiTConfig& config);
 
 // name -> shape of every tensor the architecture has.
 std::map<std::string, std::vector<int64_t>> weight_shapes(const WanDiTConfig& config);

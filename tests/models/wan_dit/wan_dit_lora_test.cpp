@@ -154,6 +154,33 @@ TEST(WanDiTLora, LorasStackAndStrengthZeroIsANoOp) {
   EXPECT_FALSE(test::close_to(together, golden_output(original), 1e-3));
 }
 
+// A LoRA merged into fp8-stored weights: dequantized, changed and quantized again per row. The
+// result is lossy (fp8), so it is checked against diffusers' merge by how much of the LoRA's
+// effect it reproduces; taking it out again is refused (the rounding cannot be undone).
+TEST(WanDiTLora, MergesIntoFp8StoredWeights) {
+  const auto& c = find_case("kohya");
+  const std::string family = c["family"];
+  WanDiTOptions options;
+  options.weight_storage = WeightStorage::kFp8;
+  WanDiT dit = WanDiT::load(
+      test::fixtures_dir() / "models" / family / c["component"].get<std::string>(), options);
+  const at::Tensor want = golden_output(c);
+  const double before = test::relative_error(forward(dit, family), want);
+  LoraMerge merge = LoraMerge::apply(dit, {spec_of(c)}, /*allow_unmatched=*/false);
+  EXPECT_EQ(dit.weights().blocks[0].attn1.to_q.weight.scalar_type(), at::kFloat8_e4m3fn);
+  const double after = test::relative_error(forward(dit, family), want);
+  std::printf("fp8 storage: %.2e from diffusers' merged output before the merge, %.2e after\n",
+              before, after);
+  EXPECT_LT(after, 0.2 * before);
+  EXPECT_LT(after, 0.05);
+  try {
+    merge.undo(dit);
+    FAIL() << "undo on fp8-stored weights";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kUnsupported);
+  }
+}
+
 TEST(WanDiTLora, NotALoraFileIsRefused) {
   const auto& c = find_case("kohya");
   WanDiT dit = load_dit(c);

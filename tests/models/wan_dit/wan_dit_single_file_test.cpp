@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "models/checkpoint_source.h"
+#include "models/fp8_weights.h"
 #include "models/wan_dit/model.h"
 #include "models/wan_dit/single_file.h"
 #include "rayvid/error.h"
@@ -88,6 +89,79 @@ TEST(WanDiTSingleFile, Fp8WeightKeepsItsStoredForm) {
   EXPECT_TRUE(at::equal(source.load("blocks.0.self_attn.q.weight"),
                         w->data.to(at::kFloat) * w->scale.reshape({-1, 1})));
   EXPECT_FALSE(source.fp8_weight("blocks.0.norm3.weight").has_value());  // kept in bf16
+}
+
+WanDiTOptions fp8_storage() {
+  WanDiTOptions options;
+  options.weight_storage = WeightStorage::kFp8;
+  return options;
+}
+
+// Every fp8-storable Linear of `dit` holds float8 data; returns how many there are.
+int64_t count_fp8_linears(const WanDiT& dit) {
+  int64_t count = 0;
+  WanDiTWeights view = dit.weights();
+  visit_weights(
+      view, dit.config(),
+      [](const std::string&, const std::vector<int64_t>&, WeightPrecision, at::Tensor& t) {
+        EXPECT_FALSE(is_fp8_dtype(t.scalar_type()));
+      },
+      [&](const std::string& name, const std::vector<int64_t>&, Linear& linear) {
+        EXPECT_EQ(linear.weight.scalar_type(), at::kFloat8_e4m3fn) << name;
+        ++count;
+      });
+  return count;
+}
+
+// fp8 storage keeps a file's fp8 weights (and scales) as stored and dequantizes each layer for
+// its matmul: the same values as dequantizing at load, so the same output bit for bit.
+TEST(WanDiTSingleFile, Fp8StorageRunsTheFilesFp8WeightsAsLoadingDequantizedDoes) {
+  const Fixture fx;
+  for (const std::string form : {"kijai_fp8_e4m3fn", "comfy_fp8_scaled", "comfy_fp8_mixed"}) {
+    SCOPED_TRACE(form);
+    const CheckpointSource source = CheckpointSource::open(fx.file(form), kPrefixes);
+    const WanDiTConfig config = WanDiTConfig::detect(source);
+    const WanDiT resident(config, source, WanDiTOptions{});
+    const WanDiT stored(config, source, fp8_storage());
+    EXPECT_EQ(count_fp8_linears(stored), 2 * 12);  // 2 layers x (4 + 4 + 2 image + 2 FFN)
+    const at::Tensor out = fx.run(stored);
+    EXPECT_TRUE(at::equal(out, fx.run(resident)));
+    EXPECT_TRUE(test::close_to(out, fx.tensor("out." + form), 1e-6));
+  }
+}
+
+// --weights fp8 on a checkpoint that is not fp8: quantized at load with one scale per output row,
+// as the reference script quantizes ComfyUI's mixed form in PyTorch; the folder then runs as
+// diffusers does with those dequantized Linear weights and the rest in fp32.
+TEST(WanDiTSingleFile, Fp8StorageQuantizesOtherCheckpointsPerOutputRow) {
+  const Fixture fx;
+  const WanDiT stored = WanDiT::load(fx.folder(), fp8_storage());
+  EXPECT_EQ(count_fp8_linears(stored), 2 * 12);
+  EXPECT_TRUE(test::close_to(fx.run(stored), fx.tensor("out.fp8_quantized_at_load"), 1e-6));
+  EXPECT_FALSE(test::close_to(fx.run(stored), fx.tensor("out.orig_fp32"), 1e-4));  // it is lossy
+}
+
+// The memory fp8 storage saves: one byte per block Linear parameter instead of the compute
+// dtype's two (bf16), plus a 4-byte scale per output row.
+TEST(WanDiTSingleFile, Fp8StorageHalvesTheBlockLinearsAgainstBf16) {
+  const Fixture fx;
+  WanDiTOptions bf16;
+  bf16.dtype = at::kBFloat16;
+  WanDiTOptions fp8 = fp8_storage();
+  fp8.dtype = at::kBFloat16;
+  const WanDiT a = WanDiT::load(fx.folder(), bf16), b = WanDiT::load(fx.folder(), fp8);
+  int64_t rows = 0, params = 0;
+  WanDiTWeights view = a.weights();
+  visit_weights(
+      view, a.config(),
+      [](const std::string&, const std::vector<int64_t>&, WeightPrecision, at::Tensor&) {},
+      [&](const std::string&, const std::vector<int64_t>& shape, Linear&) {
+        rows += shape[0];
+        params += shape[0] * shape[1];
+      });
+  EXPECT_EQ(params, fp8_storable_parameters(a.config()));
+  EXPECT_EQ(weight_bytes(b.weights(), b.config()),
+            weight_bytes(a.weights(), a.config()) - params * (2 - 1) + rows * 4);
 }
 
 TEST(WanDiTSingleFile, ScaledFileMissingAScaleIsRefused) {
