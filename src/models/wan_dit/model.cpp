@@ -11,6 +11,7 @@
 #include "core/cpu_features.h"
 #include "core/device.h"
 #include "io/safetensors.h"
+#include "models/wan_dit/block_streamer.h"
 #include "models/wan_dit/embeddings.h"
 #include "models/wan_dit/modulation.h"
 #include "models/wan_dit/rope_cache.h"
@@ -25,7 +26,9 @@ WanDiTWeights load_strict(const WanDiTConfig& config, const WeightSource& source
   config.validate();
   NameTranslator translator;
   if (is_wan_original_checkpoint(source.names())) translator = wan_original_to_diffusers;
-  WeightLoader loader(source, options.device, options.dtype, translator);
+  // Streaming: everything loads to host memory first; the constructor moves what stays resident.
+  WeightLoader loader(source, options.stream_blocks ? c10::Device(c10::kCPU) : options.device,
+                      options.dtype, translator);
   WanDiTWeights weights = load_weights(loader, config, options.dtype, options.weight_storage);
   loader.finish();
   return weights;
@@ -45,6 +48,30 @@ ComputeSettings make_settings(const WanDiTConfig& config, const WanDiTOptions& o
       options.dtype == at::kBFloat16 && (options.bf16_gemm == Bf16Gemm::kFp32 ||
                                          (options.bf16_gemm == Bf16Gemm::kAuto && upcast_here));
   return s;
+}
+
+// Streaming: the blocks' weights in host memory (pinned for asynchronous copies to a GPU), the
+// rest (embeddings, head, VACE blocks) on the device.
+void place_for_streaming(WanDiTWeights& weights, const WanDiTConfig& config, c10::Device device) {
+  const bool pin = device.is_cuda();
+  auto place = [&](const std::string& name, at::Tensor& t) {
+    if (!t.defined()) return;
+    if (!name.starts_with("blocks.")) {
+      t = t.to(device);
+    } else {
+      t = t.to(at::kCPU);
+      if (pin) t = t.pin_memory();
+    }
+  };
+  visit_weights(
+      weights, config,
+      [&](const std::string& name, const std::vector<int64_t>&, WeightPrecision, at::Tensor& slot) {
+        place(name, slot);
+      },
+      [&](const std::string& name, const std::vector<int64_t>&, Linear& linear) {
+        place(name, linear.weight);
+        place(name, linear.scale);
+      });
 }
 
 }  // namespace
@@ -76,6 +103,19 @@ WanDiT::WanDiT(const WanDiTConfig& config, WanDiTWeights weights, const WanDiTOp
       rope_cache_(std::make_unique<RopeTableCache>(config.attention_head_dim(),
                                                    config.rope_max_seq_len, options.device)) {
   config_.validate();
+  if (options_.stream_blocks) {
+    place_for_streaming(weights_, config_, options_.device);
+    streamer_ = std::make_unique<BlockStreamer>(options_.device);
+  }
+}
+
+const BlockWeights& WanDiT::block(size_t index) const {
+  return streamer_ ? streamer_->fetch(weights_.blocks, index) : weights_.blocks[index];
+}
+
+WanDiTWeights& WanDiT::weights_for_update() {
+  if (streamer_) streamer_->release();  // staged copies of the blocks about to change
+  return weights_;
 }
 
 WanDiT::~WanDiT() = default;
@@ -107,8 +147,8 @@ ContextCache WanDiT::prepare_context(const at::Tensor& text, const at::Tensor& i
   ContextCache cache;
   cache.batch = batch;
   cache.blocks.reserve(weights_.blocks.size());
-  for (const BlockWeights& block : weights_.blocks)
-    cache.blocks.push_back(prepare_block_context(block, text_tokens, image_tokens, settings_));
+  for (size_t i = 0; i < weights_.blocks.size(); ++i)
+    cache.blocks.push_back(prepare_block_context(block(i), text_tokens, image_tokens, settings_));
   for (const VaceBlockWeights& vace : weights_.vace_blocks)
     cache.vace_blocks.push_back(prepare_block_context(vace.block, text_tokens, {}, settings_));
   return cache;
@@ -157,8 +197,7 @@ at::Tensor WanDiT::first_block_cached(at::Tensor x, const at::Tensor& time_proj,
                                       BlockResidualCache& cache) const {
   const int64_t batch = x.size(0);
   const at::Tensor input = x.clone();  // blocks update x in place
-  x = block_forward(std::move(x), weights_.blocks[0], time_proj, groups, rope, context.blocks[0],
-                    settings_);
+  x = block_forward(std::move(x), block(0), time_proj, groups, rope, context.blocks[0], settings_);
   const at::Tensor first = x.clone();           // [B, L, dim]: the first block's output
   const at::Tensor first_residual = x - input;  // [B, L, dim]
   std::vector<bool> run(batch, true);
@@ -174,7 +213,7 @@ at::Tensor WanDiT::first_block_cached(at::Tensor x, const at::Tensor& time_proj,
   if (std::none_of(run.begin(), run.end(), [](bool r) { return r; }))
     return first + cache.residual;  // every row reuses the rest's residual
   for (size_t i = 1; i < weights_.blocks.size(); ++i)
-    x = block_forward(std::move(x), weights_.blocks[i], time_proj, groups, rope, context.blocks[i],
+    x = block_forward(std::move(x), block(i), time_proj, groups, rope, context.blocks[i],
                       settings_);
   if (!cache.first_residual.defined()) {  // the first step: every row ran
     cache.first_residual = first_residual;
@@ -208,7 +247,7 @@ at::Tensor WanDiT::vace_blocks(at::Tensor x, const at::Tensor& time_proj,
   c = linear(c, w[0].proj_in, settings_) + x;
   size_t k = 0;
   for (size_t i = 0; i < weights_.blocks.size(); ++i) {
-    x = block_forward(std::move(x), weights_.blocks[i], time_proj, groups, rope, context.blocks[i],
+    x = block_forward(std::move(x), block(i), time_proj, groups, rope, context.blocks[i],
                       settings_);
     if (k < w.size() && static_cast<int64_t>(i) == config_.vace_layers[k]) {
       c = block_forward(std::move(c), w[k].block, time_proj, groups, rope, context.vace_blocks[k],
@@ -271,8 +310,8 @@ at::Tensor WanDiT::forward(const at::Tensor& latents, const at::Tensor& timestep
   } else {
     const at::Tensor input = cache ? x.clone() : at::Tensor();  // blocks update x in place
     for (size_t i = 0; i < weights_.blocks.size(); ++i)
-      x = block_forward(std::move(x), weights_.blocks[i], time.proj, groups, *rope,
-                        context.blocks[i], settings_);
+      x = block_forward(std::move(x), block(i), time.proj, groups, *rope, context.blocks[i],
+                        settings_);
     if (cache) cache->residual = x - input;  // [B, L, dim]
   }
 

@@ -35,6 +35,9 @@ struct WanDiTOptions {
   // kFp8: the blocks' Linear weights stay in fp8 on the device (the checkpoint's own fp8 form, or
   // quantized at load) and are dequantized one layer at a time.
   WeightStorage weight_storage = WeightStorage::kCompute;
+  // The blocks' weights stay in host memory and stream to the device one block ahead
+  // (block_streamer.h): about two blocks resident instead of all of them, the same numbers.
+  bool stream_blocks = false;
 };
 
 // Everything forward() needs that depends only on the prompt and image, not on the step.
@@ -49,6 +52,7 @@ struct ContextCache {
 };
 
 class RopeTableCache;
+class BlockStreamer;
 
 // The first `rows` batch rows of a context (views, no copies): the conditional branch alone of a
 // guided context, for steps that drop guidance.
@@ -90,7 +94,7 @@ class WanDiT {
   const WanDiTOptions& options() const { return options_; }
   const WanDiTWeights& weights() const { return weights_; }
   // For in-place updates that keep every tensor's shape, dtype and device (LoRA merges, lora.h).
-  WanDiTWeights& weights_for_update() { return weights_; }
+  WanDiTWeights& weights_for_update();
 
   // text: [B, Lt, text_dim] (umT5 output, padding rows zero); image: [B, Li, image_dim] CLIP
   // tokens for Wan2.1 I2V ([2B, Li, image_dim] first+last frame for FLF2V), else undefined.
@@ -123,11 +127,15 @@ class WanDiT {
                                 const TimestepGroups& groups, const ops::Rope3DTable& rope,
                                 const ContextCache& context, BlockResidualCache& cache) const;
 
+  // Block `index`'s weights on the device: resident, or fetched by the streamer.
+  const BlockWeights& block(size_t index) const;
+
   WanDiTConfig config_;
   WanDiTOptions options_;
   ComputeSettings settings_;
   WanDiTWeights weights_;
   std::unique_ptr<RopeTableCache> rope_cache_;
+  std::unique_ptr<BlockStreamer> streamer_;  // stream_blocks only
 };
 
 }  // namespace rayvid::models::wan_dit
