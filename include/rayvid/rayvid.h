@@ -37,6 +37,9 @@ struct EngineOptions {
   // layer: half of bf16's memory; a checkpoint not in fp8 is quantized at load, one scale per
   // output row), compute (the dtype above), or auto (fp8 when the checkpoint stores fp8).
   std::string weights = "auto";
+  // What stays on the device (engine/memory_profile.h): max | balanced | low | auto (the first
+  // whose predicted peak fits the free device memory; max on the CPU).
+  std::string memory = "auto";
   // The DiT's hot ops (attention, q/k RMSNorm, 3D RoPE, AdaLN, gated residual): auto (rayvid on
   // CUDA, aten elsewhere) | rayvid (rayvid's CUDA kernels, ATen where they do not apply) | aten |
   // emu (the kernels' source on the CPU emulator: slow, for tests) | reference.
@@ -152,6 +155,7 @@ struct GenerateResult {
   std::string kernel_backend;
   std::map<std::string, KernelCalls> kernel_calls;
   std::string weight_storage;  // the DiT blocks' Linear weights: "fp8" or the compute dtype
+  std::string memory_profile;  // the memory profile that ran: max, balanced or low
   // The LoRAs merged into the model that ran, per expert ("transformer", "transformer_2").
   struct LoraApplied {
     std::string expert, path, format;

@@ -126,6 +126,11 @@ void add_generate(CLI::App& app) {
                   "layer: half of bf16's memory; other checkpoints are quantized at load), compute "
                   "(the --dtype) or auto (fp8 when the checkpoint is fp8)")
       ->capture_default_str();
+  sub->add_option("--memory", flags->engine.memory,
+                  "What stays on the device: max (everything), balanced (the DiT; encoders and "
+                  "VAE load when used), low (balanced, and the DiT's blocks stream from host "
+                  "memory; A14B's experts take turns) or auto (the first that fits)")
+      ->capture_default_str();
   sub->add_option("--kernels", flags->engine.kernels,
                   "The DiT's ops: auto (rayvid on CUDA, aten elsewhere), rayvid (rayvid's CUDA "
                   "kernels), aten (LibTorch), emu (the kernels' source on the CPU emulator: slow, "

@@ -28,6 +28,7 @@ struct LoadOptions {
   c10::ScalarType dtype = c10::kFloat;
   ops::KernelBackend kernels = ops::KernelBackend::kAten;  // resolved (never `auto`)
   models::wan_dit::WeightStorage weight_storage = models::wan_dit::WeightStorage::kCompute;
+  bool stream_blocks = false;  // the DiT's blocks stream from host memory (memory profile low)
 };
 
 std::unique_ptr<pipeline::TextEncoder> load_text_encoder(const models::ModelFolder& folder,

@@ -64,6 +64,7 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
     calls[op] = {{"kernel", c.kernel}, {"aten_fallback", c.fallback}};
   j["kernels"] = {{"backend", result.kernel_backend}, {"calls", calls}};
   j["weight_storage"] = result.weight_storage;
+  j["memory_profile"] = result.memory_profile;
   nlohmann::json loras = nlohmann::json::array();
   for (const auto& l : result.loras) {
     loras.push_back({{"expert", l.expert},

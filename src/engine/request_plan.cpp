@@ -226,6 +226,9 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
       static_cast<uint64_t>(models::wan_dit::fp8_storable_parameters(configs.dit)) *
       (p.two_experts ? 2 : 1);
   p.vae_decoder_channels = configs.vae.decoder_base_dim;
+  p.vae_shape = {static_cast<int>(configs.vae.z_dim),
+                 static_cast<int>(configs.vae.scale_factor_spatial),
+                 static_cast<int>(configs.vae.scale_factor_temporal)};
   p.presets.spatial_multiple =
       static_cast<int>(configs.vae.scale_factor_spatial * configs.dit.patch_size[1]);
   p.scheduler = sampling::SchedulerConfig::from_json(folder.component_config("scheduler"));
@@ -240,7 +243,8 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
     p.default_guidance = p.default_guidance_2 = 5.0;
   }
   std::set<fs::path> counted;  // a umT5 file that embeds its tokenizer is named twice
-  auto count = [&](const io::WeightStore& store, bool dit) {
+  auto count = [&](const io::WeightStore& store, const std::string& component) {
+    const bool dit = component.starts_with("transformer");
     for (const auto& name : store.names()) {
       const auto info = store.info(name);
       if (dit && (info.dtype == io::StDType::kF8E4M3 || info.dtype == io::StDType::kF8E5M2))
@@ -249,6 +253,7 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
       uint64_t numel = 1;
       for (int64_t d : info.shape) numel *= static_cast<uint64_t>(d);
       p.weight_parameters += numel;
+      p.component_parameters[component] += numel;
     }
   };
   for (const auto& c : folder.components()) {
@@ -257,7 +262,7 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
       const auto bytes = fs::file_size(c.file, ec);
       if (ec || !counted.insert(c.file).second) continue;
       p.weight_bytes += bytes;
-      count(io::WeightStore::open_file(c.file), c.name.starts_with("transformer"));
+      count(io::WeightStore::open_file(c.file), c.name);
       continue;
     }
     if (!fs::is_directory(c.dir, ec)) continue;
@@ -268,7 +273,7 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
       if (!ec) p.weight_bytes += bytes;
       has_weights = true;
     }
-    if (has_weights) count(io::WeightStore::open_folder(c.dir), c.name.starts_with("transformer"));
+    if (has_weights) count(io::WeightStore::open_folder(c.dir), c.name);
   }
   return p;
 }
@@ -316,26 +321,47 @@ std::string default_output_name(const GenerateRequest& request) {
                      slug);
 }
 
-double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes, bool fp8_storage) {
+double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes, bool fp8_storage,
+                             MemoryProfile profile) {
   // Every parameter in the compute dtype, whatever it is stored in (a bf16 or fp8 file loads as
   // fp32 on the CPU), except under fp8 storage the DiT blocks' Linear weights at one byte each;
   // plus 5 % for allocator slack. A plan made without the headers (tests) falls back to the
   // bytes as stored, read as fp32.
-  double in_dtype = model.weight_parameters > 0
-                        ? static_cast<double>(model.weight_parameters) * dtype_bytes
-                        : static_cast<double>(model.weight_bytes) * dtype_bytes / 4.0;
-  if (fp8_storage)
-    in_dtype -= static_cast<double>(model.fp8_storable_parameters) * (dtype_bytes - 1);
-  return in_dtype * 1.05;
+  const double db = static_cast<double>(dtype_bytes);
+  const double fp8_saving = fp8_storage ? db - 1 : 0.0;
+  if (profile == MemoryProfile::kMax || model.component_parameters.empty()) {
+    double in_dtype = model.weight_parameters > 0
+                          ? static_cast<double>(model.weight_parameters) * db
+                          : static_cast<double>(model.weight_bytes) * db / 4.0;
+    in_dtype -= static_cast<double>(model.fp8_storable_parameters) * fp8_saving;
+    return in_dtype * 1.05;
+  }
+  auto params = [&](const std::string& component) {
+    const auto it = model.component_parameters.find(component);
+    return it == model.component_parameters.end() ? 0.0 : static_cast<double>(it->second);
+  };
+  const double experts = model.two_experts ? 2 : 1;
+  const double storable = static_cast<double>(model.fp8_storable_parameters) / experts;
+  const double expert = params("transformer") * db - storable * fp8_saving;  // one DiT's bytes
+  // What loads on demand, one at a time: the text encoder; the image encoder and the VAE (the
+  // I2V encode); the VAE (the decode).
+  const double on_demand =
+      std::max(params("text_encoder") * db, (params("image_encoder") + params("vae")) * db);
+  if (profile == MemoryProfile::kBalanced) return (experts * expert + on_demand) * 1.05;
+  // low: all but two blocks of one expert stream (a block's bytes: its share of the Linears).
+  const double layers = std::max<double>(1, static_cast<double>(model.dit_layers));
+  const double block = storable * (db - fp8_saving) / layers;
+  return (expert - std::max(0.0, layers - 2) * block + on_demand) * 1.05;
 }
 
 double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& shape,
-                           int64_t dtype_bytes, bool guided, bool fp8_storage) {
+                           int64_t dtype_bytes, bool guided, bool fp8_storage,
+                           MemoryProfile profile) {
   const int stride = model.presets.spatial_multiple;  // VAE stride x patch
   const double T = (shape.frames - 1) / 4 + 1;
   const double tokens = T * (shape.height / stride) * (shape.width / stride);
   const double batch = guided ? 2 : 1;
-  const double weights = estimate_weight_bytes(model, dtype_bytes, fp8_storage);
+  const double weights = estimate_weight_bytes(model, dtype_bytes, fp8_storage, profile);
   // DiT: residual stream, q/k/v/out and the FFN hidden state for one block at a time.
   const double dit = batch * tokens * (8.0 * model.dit_dim + 2.0 * model.dit_ffn) * dtype_bytes;
   // VAE decode, one latent frame at a time: ~4 output frames x the widest decoder stage x ~6 live
@@ -492,7 +518,8 @@ void require_input_file(const fs::path& path, const std::string& flag, bool vide
 }  // namespace
 
 RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
-                         const LoadOptions& load, bool weights_loaded) {
+                         const LoadOptions& load, bool weights_loaded,
+                         std::optional<MemoryProfile> profile) {
   RequestPlan plan;
   RAYVID_CHECK(!request.prompt.empty(), BadArgument, "--prompt is required and must not be empty");
   require_utf8(request.prompt, "--prompt");
@@ -625,13 +652,25 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
 
   const int64_t dtype_bytes = static_cast<int64_t>(c10::elementSize(load.dtype));
   const bool fp8 = load.weight_storage == models::wan_dit::WeightStorage::kFp8;
-  plan.estimated_peak_bytes = estimate_peak_bytes(model, plan.shape, dtype_bytes, plan.guided, fp8);
-  const double needed = plan.estimated_peak_bytes -
-                        (weights_loaded ? estimate_weight_bytes(model, dtype_bytes, fp8) : 0.0);
   const double available = static_cast<double>(free_memory_bytes(load.device));
+  auto needed_for = [&](MemoryProfile p) {
+    plan.memory_profile = p;
+    plan.estimated_peak_bytes =
+        estimate_peak_bytes(model, plan.shape, dtype_bytes, plan.guided, fp8, p);
+    return plan.estimated_peak_bytes -
+           (weights_loaded ? estimate_weight_bytes(model, dtype_bytes, fp8, p) : 0.0);
+  };
+  double needed = needed_for(profile.value_or(MemoryProfile::kMax));
+  // auto: on a GPU the first profile that fits; on the CPU host and device are one memory, and
+  // moving weights around in it saves nothing.
+  if (!profile && load.device.is_cuda()) {
+    for (const MemoryProfile p : {MemoryProfile::kBalanced, MemoryProfile::kLow})
+      if (available > 0 && needed >= available) needed = needed_for(p);
+  }
   RAYVID_CHECK(available == 0 || needed < available, OutOfMemory,
                "{}x{}x{} frames needs about {:.1f} GiB{} but {:.1f} GiB of {} memory is free; "
-               "choose a lower --resolution, a shorter --duration, or --dtype bf16",
+               "choose a lower --resolution, a shorter --duration, --memory low or --dtype "
+               "bf16",
                plan.shape.width, plan.shape.height, plan.shape.frames, needed / (1 << 30),
                weights_loaded ? " besides the loaded weights" : "", available / (1 << 30),
                load.device.is_cuda() ? "GPU" : "CPU");

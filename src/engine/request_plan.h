@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/component_factory.h"
+#include "engine/memory_profile.h"
 #include "models/model_folder.h"
 #include "pipeline/presets.h"
 #include "pipeline/step_cache.h"
@@ -48,6 +49,11 @@ struct ModelPlan {
   // Of those, the DiT blocks' Linear weights (one byte each under fp8 storage; both experts).
   uint64_t fp8_storable_parameters = 0;
   bool dit_stored_fp8 = false;  // the transformer checkpoint holds fp8 weights
+  // Floating-point parameters per component ("transformer", "text_encoder", ...).
+  std::map<std::string, uint64_t> component_parameters;
+  struct VaeShape {
+    int z_dim = 16, spatial_stride = 8, temporal_stride = 4;
+  } vae_shape;
   int64_t dit_dim = 0, dit_ffn = 0, dit_layers = 0;
   int64_t vae_decoder_channels = 96;  // the VAE decoder's widest full-resolution stage
 };
@@ -82,13 +88,17 @@ struct RequestPlan {
   double control_scale = 1.0;
   std::filesystem::path output;
   double estimated_peak_bytes = 0;
+  MemoryProfile memory_profile = MemoryProfile::kMax;  // the request's, or auto's choice
 };
 
 // Validates the request against the model and the device; throws kBadArgument / kUnsupported /
 // kOutOfMemory with the fix. weights_loaded: a later request of the same engine, whose weights
 // already occupy memory that is no longer free but is not needed a second time either.
+// profile: the memory profile to plan for; unset = auto (the first of max, balanced, low whose
+// estimate fits the free device memory; max on the CPU).
 RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
-                         const LoadOptions& load, bool weights_loaded = false);
+                         const LoadOptions& load, bool weights_loaded = false,
+                         std::optional<MemoryProfile> profile = std::nullopt);
 
 // The VACE conditioning's pixels: keyframes resized (cover, centre crop) to the video, references
 // as given, the control video's first frames resized likewise (kBadInput if it is too short).
@@ -100,9 +110,13 @@ std::string default_output_name(const GenerateRequest& request);
 // Rough peak memory of a request in bytes: weights in the compute dtype, the DiT's largest
 // activations, and the VAE decode's working set.
 double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& shape,
-                           int64_t dtype_bytes, bool guided, bool fp8_storage = false);
-// The resident part of that estimate: the weights in the compute dtype, the DiT blocks' Linear
-// weights in fp8 under fp8 storage (+5 % for buffers).
-double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes, bool fp8_storage = false);
+                           int64_t dtype_bytes, bool guided, bool fp8_storage = false,
+                           MemoryProfile profile = MemoryProfile::kMax);
+// The weights part of that estimate: in the compute dtype, the DiT blocks' Linear weights in fp8
+// under fp8 storage (+5 % for buffers); under max every component, under balanced the DiT(s)
+// and the largest of what loads on demand, under low one expert's resident part (all but two
+// blocks stream) and the largest of what loads on demand.
+double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes, bool fp8_storage = false,
+                             MemoryProfile profile = MemoryProfile::kMax);
 
 }  // namespace rayvid::engine

@@ -93,6 +93,7 @@ std::unique_ptr<pipeline::Denoiser> load_denoiser(
   dit_options.dtype = options.dtype;
   dit_options.kernels = options.kernels;
   dit_options.weight_storage = options.weight_storage;
+  dit_options.stream_blocks = options.stream_blocks;
   const models::ComponentEntry& entry = folder.require(component);
   auto dit = entry.file.empty() ? models::wan_dit::WanDiT::load(entry.dir, dit_options) : [&] {
     const auto file = models::wan_dit::open_dit_file(entry.file);  // --model FILE

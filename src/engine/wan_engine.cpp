@@ -18,6 +18,8 @@
 #include "core/stopwatch.h"
 #include "engine/analysis_summary.h"
 #include "engine/component_factory.h"
+#include "engine/memory_profile.h"
+#include "engine/on_demand.h"
 #include "engine/provenance.h"
 #include "engine/request_plan.h"
 #include "engine/torch_errors.h"
@@ -57,6 +59,7 @@ class WanEngine : public Engine {
         options.weights == "fp8" || (options.weights == "auto" && plan_.dit_stored_fp8);
     load_.weight_storage =
         fp8 ? models::wan_dit::WeightStorage::kFp8 : models::wan_dit::WeightStorage::kCompute;
+    if (options.memory != "auto") memory_ = engine::parse_memory_profile(options.memory);
     loras_ = options.loras, loras_2_ = options.loras_2;
     lora_allow_unmatched_ = options.lora_allow_unmatched;
     engine::check_lora_options(options, plan_);
@@ -93,7 +96,8 @@ class WanEngine : public Engine {
     c10::InferenceMode guard(inference_mode_on(load_.device));
     Stopwatch total;
     // Validate everything before any heavy work; load the components on first use.
-    const engine::RequestPlan plan = engine::plan_request(plan_, request, load_, loaded_);
+    const engine::RequestPlan plan = engine::plan_request(
+        plan_, request, load_, loaded_, loaded_ ? std::optional(profile_) : memory_);
     const fs::path output = plan.output;
     if (request.dry_run) {
       GenerateResult planned = planned_result(plan);
@@ -108,15 +112,15 @@ class WanEngine : public Engine {
     if (!loaded_) {
       if (progress) progress(Progress{"load", 0, 0, 0, 0, total.seconds()});
       Stopwatch watch;
-      text_encoder_ = engine::load_text_encoder(folder_, load_);
-      if (plan_.has_image_encoder) image_encoder_ = engine::load_image_encoder(folder_, load_);
-      loras_applied_.clear();
-      high_ = engine::load_denoiser(folder_, "transformer", load_, loras_, lora_allow_unmatched_,
-                                    &loras_applied_);
-      if (plan_.two_experts)
-        low_ = engine::load_denoiser(folder_, "transformer_2", load_, loras_2_,
-                                     lora_allow_unmatched_, &loras_applied_);
-      vae_ = engine::load_vae(folder_, load_);
+      make_components(plan.memory_profile);
+      // What stays resident loads now; the rest when the pipeline first uses it.
+      if (profile_ == engine::MemoryProfile::kMax) {
+        text_encoder_->ensure_loaded();
+        if (image_encoder_) image_encoder_->ensure_loaded();
+        vae_->ensure_loaded();
+      }
+      high_->ensure_loaded();
+      if (low_ && profile_ != engine::MemoryProfile::kLow) low_->ensure_loaded();
       load_seconds_ += watch.seconds();
       loaded_ = true;
     }
@@ -184,6 +188,16 @@ class WanEngine : public Engine {
     pipeline::GenerationHooks hooks;
     hooks.on_stage = [&](const std::string& name) {
       finish_stage();
+      if (name == "denoise" && profile_ != engine::MemoryProfile::kMax) {
+        // The encoders' work is done: their memory goes to the denoiser (the VAE loads again
+        // for the decode).
+        text_encoder_->release();
+        if (image_encoder_) image_encoder_->release();
+        vae_->release();
+      }
+      if (name == "vae_decode" && profile_ == engine::MemoryProfile::kLow && low_) {
+        high_->release(), low_->release();  // the next request loads the expert it starts with
+      }
       current_stage = name;
       stage.reset();
       if (name == "denoise") {
@@ -222,6 +236,7 @@ class WanEngine : public Engine {
     };
     pipeline::PipelineComponents components{text_encoder_.get(), image_encoder_.get(), high_.get(),
                                             low_.get(), vae_.get()};
+    result.memory_profile = engine::memory_profile_name(profile_);
     const auto calls_before = ops::kernel_path_counts();
     const at::Tensor video =
         pipeline::generate_video(components, spec, *scheduler, steps, hooks);  // [1,3,F,H,W]
@@ -234,6 +249,7 @@ class WanEngine : public Engine {
     }
     io::VideoFrames frames = models::wan_vae::to_frames(video);
     finish_stage();
+    if (profile_ != engine::MemoryProfile::kMax) vae_->release();
     dump.finish(request, plan_.variant, plan.sampler);
 
     // 6. Mux: MP4 and sidecar, both atomically.
@@ -285,6 +301,38 @@ class WanEngine : public Engine {
     return pipeline::teacache_schedule(*plan.step_cache, embeddings);
   }
 
+  // The components as on-demand holders for this profile (engine/on_demand.h).
+  void make_components(engine::MemoryProfile profile) {
+    profile_ = profile;
+    engine::LoadOptions load = load_;
+    load.stream_blocks = profile == engine::MemoryProfile::kLow;
+    text_encoder_ = std::make_unique<engine::OnDemandTextEncoder>(
+        [this, load] { return engine::load_text_encoder(folder_, load); });
+    if (plan_.has_image_encoder)
+      image_encoder_ = std::make_unique<engine::OnDemandImageEncoder>(
+          [this, load] { return engine::load_image_encoder(folder_, load); });
+    const auto& vae = plan_.vae_shape;
+    vae_ = std::make_unique<engine::OnDemandAutoencoder>(
+        [this, load] { return engine::load_vae(folder_, load); }, vae.z_dim, vae.spatial_stride,
+        vae.temporal_stride);
+    // Loading an expert reports its LoRAs; a reload (low profile) does not report them twice.
+    loras_applied_.clear();
+    auto expert = [this, load](const std::string& component, const std::vector<LoraOption>& loras) {
+      return [this, load, component, loras, reported = false]() mutable {
+        auto dit = engine::load_denoiser(folder_, component, load, loras, lora_allow_unmatched_,
+                                         reported ? nullptr : &loras_applied_);
+        reported = true;
+        return dit;
+      };
+    };
+    auto turns = profile == engine::MemoryProfile::kLow && plan_.two_experts
+                     ? std::make_shared<engine::ExpertTurns>()
+                     : nullptr;
+    high_ = std::make_unique<engine::OnDemandDenoiser>(expert("transformer", loras_), turns);
+    if (plan_.two_experts)
+      low_ = std::make_unique<engine::OnDemandDenoiser>(expert("transformer_2", loras_2_), turns);
+  }
+
   GenerateResult planned_result(const engine::RequestPlan& plan) const {
     GenerateResult result;
     result.variant = plan_.variant;
@@ -322,10 +370,12 @@ class WanEngine : public Engine {
   engine::LoadOptions load_;
   double load_seconds_ = 0;
   std::atomic<bool> loaded_{false};  // read by concurrent dry runs (see Engine::generate)
-  std::unique_ptr<pipeline::TextEncoder> text_encoder_;
-  std::unique_ptr<pipeline::ImageEncoder> image_encoder_;
-  std::unique_ptr<pipeline::Denoiser> high_, low_;
-  std::unique_ptr<pipeline::VideoAutoencoder> vae_;
+  std::optional<engine::MemoryProfile> memory_;  // --memory; unset = auto (the planner's choice)
+  engine::MemoryProfile profile_ = engine::MemoryProfile::kMax;  // chosen by the first request
+  std::unique_ptr<engine::OnDemandTextEncoder> text_encoder_;
+  std::unique_ptr<engine::OnDemandImageEncoder> image_encoder_;
+  std::unique_ptr<engine::OnDemandDenoiser> high_, low_;
+  std::unique_ptr<engine::OnDemandAutoencoder> vae_;
   std::vector<LoraOption> loras_, loras_2_;
   bool lora_allow_unmatched_ = false;
   std::vector<GenerateResult::LoraApplied> loras_applied_;  // by the last load

@@ -1,0 +1,27 @@
+// Memory profiles: see memory_profile.h.
+#include "engine/memory_profile.h"
+
+#include "core/check.h"
+
+namespace rayvid::engine {
+
+MemoryProfile parse_memory_profile(const std::string& name) {
+  if (name == "max") return MemoryProfile::kMax;
+  if (name == "balanced") return MemoryProfile::kBalanced;
+  if (name == "low") return MemoryProfile::kLow;
+  fail(ErrorCategory::kBadArgument, "--memory {}: expected auto, max, balanced or low", name);
+}
+
+std::string memory_profile_name(MemoryProfile profile) {
+  switch (profile) {
+    case MemoryProfile::kMax:
+      return "max";
+    case MemoryProfile::kBalanced:
+      return "balanced";
+    case MemoryProfile::kLow:
+      return "low";
+  }
+  return "?";
+}
+
+}  // namespace rayvid::engine
