@@ -16,6 +16,7 @@
 #include "io/atomic_file.h"
 #include "pipeline/step_cache.h"
 #include "tools/bench/arch_bench.h"
+#include "tools/bench/memory_table.h"
 #include "tools/bench/plan_report.h"
 #include "tools/bench/sampler_bench.h"
 
@@ -25,6 +26,7 @@ namespace tb = tools::bench;
 namespace {
 
 struct BenchFlags {
+  bool memory_table = false;
   bool plan = false, measure = false, no_guidance = false, no_decode = false, quiet = false,
        no_plots = false;
   int warmup = 1;
@@ -181,6 +183,10 @@ void add_bench(CLI::App& app) {
       app.add_subcommand("bench", "Plan costs, time an architecture, or benchmark samplers");
   auto f = std::make_shared<BenchFlags>();
   sub->add_flag("--plan", f->plan, "Cost planner: FLOPs, memory and time floors of --arch");
+  sub->add_flag("--memory-table", f->memory_table,
+                "The memory model's predicted peak device / host memory of every published Wan "
+                "variant x resolution x duration x --memory profile on a GPU (bf16; with "
+                "--weights fp8, fp8 weight storage), as a Markdown table");
   sub->add_flag("--measure", f->measure,
                 "Time --arch with random weights (DiT steps, VAE decode); the default with --arch");
   sub->add_option("--arch", f->arch,
@@ -234,6 +240,8 @@ void add_bench(CLI::App& app) {
       sub->add_option("--guidance-scale,-g", f->guidance_scale, "Guidance (default: the model's)");
   sub->add_option("--device", f->engine.device, "auto, cpu or cuda")->capture_default_str();
   sub->add_option("--dtype", f->engine.dtype, "fp32, bf16 or fp16");
+  sub->add_option("--weights", f->engine.weights,
+                  "The DiT blocks' Linear weights: auto, fp8 or compute (as rayvid generate)");
   sub->add_option("--kernels", f->engine.kernels, "auto, rayvid, aten, emu or reference")
       ->capture_default_str();
   sub->add_option("--out,-o", f->out, "Sampler benchmark output folder (default: rayvid-bench/)");
@@ -241,12 +249,22 @@ void add_bench(CLI::App& app) {
   sub->add_flag("--quiet,-q", f->quiet, "No progress output");
   sub->callback([f]() {
     const bool measure = f->measure || (!f->plan && !f->arch.empty());
-    const int modes = (f->plan ? 1 : 0) + (measure ? 1 : 0) + (f->model.empty() ? 0 : 1);
+    const int modes = (f->plan ? 1 : 0) + (measure ? 1 : 0) + (f->model.empty() ? 0 : 1) +
+                      (f->memory_table ? 1 : 0);
     RAYVID_CHECK(modes == 1, BadArgument,
-                 "choose one mode: --plan --arch NAME, --arch NAME (timed with random weights), "
+                 "choose one mode: --memory-table, --plan --arch NAME, --arch NAME (timed with "
+                 "random weights), "
                  "or --model DIR --samplers ... --steps ...");
     RAYVID_CHECK(f->expect_motion.empty() || !f->model.empty(), BadArgument,
                  "--expect-motion scores the sampler benchmark's videos: use it with --model DIR");
+    if (f->memory_table) {
+      RAYVID_CHECK(f->engine.weights == "auto" || f->engine.weights == "fp8" ||
+                       f->engine.weights == "compute",
+                   BadArgument, "--weights {}: expected auto, fp8 or compute", f->engine.weights);
+      std::fputs(tb::memory_table_markdown(tb::memory_table(f->engine.weights == "fp8")).c_str(),
+                 stdout);
+      return;
+    }
     if (f->plan) return run_plan(*f);
     if (measure) {
       RAYVID_CHECK(!f->arch.empty(), BadArgument, "--measure needs --arch NAME ({})",

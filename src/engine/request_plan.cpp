@@ -15,6 +15,7 @@
 
 #include "core/check.h"
 #include "core/memory.h"
+#include "engine/memory_model.h"
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "io/video.h"
@@ -222,10 +223,6 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
   p.dit_dim = configs.dit.dim;
   p.dit_ffn = configs.dit.ffn_dim;
   p.dit_layers = configs.dit.num_layers;
-  p.fp8_storable_parameters =
-      static_cast<uint64_t>(models::wan_dit::fp8_storable_parameters(configs.dit)) *
-      (p.two_experts ? 2 : 1);
-  p.vae_decoder_channels = configs.vae.decoder_base_dim;
   p.vae_shape = {static_cast<int>(configs.vae.z_dim),
                  static_cast<int>(configs.vae.scale_factor_spatial),
                  static_cast<int>(configs.vae.scale_factor_temporal)};
@@ -275,6 +272,24 @@ ModelPlan describe_model(const models::ModelFolder& folder) {
     }
     if (has_weights) count(io::WeightStore::open_folder(c.dir), c.name);
   }
+  auto params = [&](const std::string& component) {
+    const auto it = p.component_parameters.find(component);
+    return it == p.component_parameters.end() ? 0.0 : static_cast<double>(it->second);
+  };
+  ModelMemoryFacts& m = p.memory;
+  m.experts = p.two_experts ? 2 : 1;
+  m.dit_parameters = params("transformer");
+  m.dit_fp8_storable = static_cast<double>(models::wan_dit::fp8_storable_parameters(configs.dit));
+  m.dit_dim = configs.dit.dim;
+  m.dit_ffn = configs.dit.ffn_dim;
+  m.dit_layers = configs.dit.num_layers;
+  m.token_stride = p.presets.spatial_multiple;
+  m.text_tokens = p.max_sequence_length;
+  m.image_tokens = p.has_image_encoder ? (configs.dit.pos_embed_seq_len ? 2 * 257 : 257) : 0;
+  m.text_encoder_parameters = params("text_encoder");
+  m.image_encoder_parameters = params("image_encoder");
+  m.vae_parameters = params("vae");
+  m.vae = configs.vae;
   return p;
 }
 
@@ -321,56 +336,31 @@ std::string default_output_name(const GenerateRequest& request) {
                      slug);
 }
 
+MemoryEstimate estimate_request_memory(const ModelPlan& model, const pipeline::VideoShape& shape,
+                                       int64_t dtype_bytes, bool guided, bool fp8_storage,
+                                       MemoryProfile profile, bool gpu) {
+  MemorySettings settings;
+  settings.dtype_bytes = dtype_bytes;
+  settings.guided = guided;
+  settings.fp8_storage = fp8_storage;
+  settings.profile = profile;
+  settings.gpu = gpu;
+  return estimate_memory(model.memory, shape, settings);
+}
+
 double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes, bool fp8_storage,
                              MemoryProfile profile) {
-  // Every parameter in the compute dtype, whatever it is stored in (a bf16 or fp8 file loads as
-  // fp32 on the CPU), except under fp8 storage the DiT blocks' Linear weights at one byte each;
-  // plus 5 % for allocator slack. A plan made without the headers (tests) falls back to the
-  // bytes as stored, read as fp32.
-  const double db = static_cast<double>(dtype_bytes);
-  const double fp8_saving = fp8_storage ? db - 1 : 0.0;
-  if (profile == MemoryProfile::kMax || model.component_parameters.empty()) {
-    double in_dtype = model.weight_parameters > 0
-                          ? static_cast<double>(model.weight_parameters) * db
-                          : static_cast<double>(model.weight_bytes) * db / 4.0;
-    in_dtype -= static_cast<double>(model.fp8_storable_parameters) * fp8_saving;
-    return in_dtype * 1.05;
-  }
-  auto params = [&](const std::string& component) {
-    const auto it = model.component_parameters.find(component);
-    return it == model.component_parameters.end() ? 0.0 : static_cast<double>(it->second);
-  };
-  const double experts = model.two_experts ? 2 : 1;
-  const double storable = static_cast<double>(model.fp8_storable_parameters) / experts;
-  const double expert = params("transformer") * db - storable * fp8_saving;  // one DiT's bytes
-  // What loads on demand, one at a time: the text encoder; the image encoder and the VAE (the
-  // I2V encode); the VAE (the decode).
-  const double on_demand =
-      std::max(params("text_encoder") * db, (params("image_encoder") + params("vae")) * db);
-  if (profile == MemoryProfile::kBalanced) return (experts * expert + on_demand) * 1.05;
-  // low: all but two blocks of one expert stream (a block's bytes: its share of the Linears).
-  const double layers = std::max<double>(1, static_cast<double>(model.dit_layers));
-  const double block = storable * (db - fp8_saving) / layers;
-  return (expert - std::max(0.0, layers - 2) * block + on_demand) * 1.05;
+  const pipeline::VideoShape none{16, 16, 1, 16};
+  return estimate_request_memory(model, none, dtype_bytes, true, fp8_storage, profile, false)
+             .resident_weights *
+         1.05;
 }
 
 double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& shape,
                            int64_t dtype_bytes, bool guided, bool fp8_storage,
                            MemoryProfile profile) {
-  const int stride = model.presets.spatial_multiple;  // VAE stride x patch
-  const double T = (shape.frames - 1) / 4 + 1;
-  const double tokens = T * (shape.height / stride) * (shape.width / stride);
-  const double batch = guided ? 2 : 1;
-  const double weights = estimate_weight_bytes(model, dtype_bytes, fp8_storage, profile);
-  // DiT: residual stream, q/k/v/out and the FFN hidden state for one block at a time.
-  const double dit = batch * tokens * (8.0 * model.dit_dim + 2.0 * model.dit_ffn) * dtype_bytes;
-  // VAE decode, one latent frame at a time: ~4 output frames x the widest decoder stage x ~6 live
-  // buffers in fp32, over at most a 512x512 area: beyond that the VAE tiles itself (kAuto).
-  const double area = std::min(static_cast<double>(shape.height) * shape.width, 512.0 * 512.0);
-  const double vae = 4.0 * area * static_cast<double>(model.vae_decoder_channels) * 6 * 4;
-  // The decoded video itself in fp32 (twice while tiling assembles it) and as 8-bit frames.
-  const double video = shape.frames * static_cast<double>(shape.height) * shape.width * 3 * 9;
-  return weights + std::max(dit, vae) + video;
+  return estimate_request_memory(model, shape, dtype_bytes, guided, fp8_storage, profile, false)
+      .device_peak;
 }
 
 namespace {
@@ -674,7 +664,25 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                plan.shape.width, plan.shape.height, plan.shape.frames, needed / (1 << 30),
                weights_loaded ? " besides the loaded weights" : "", available / (1 << 30),
                load.device.is_cuda() ? "GPU" : "CPU");
+  if (load.device.is_cuda()) {
+    // Host memory is where GPU runs usually fail: the streamed blocks (low), the runtime and the
+    // video. On the CPU the check above is the host check.
+    const double host = estimate_request_memory(model, plan.shape, dtype_bytes, plan.guided, fp8,
+                                                plan.memory_profile, true)
+                            .host_peak;
+    check_host_memory(host, static_cast<double>(available_ram_bytes()),
+                      memory_profile_name(plan.memory_profile));
+  }
   return plan;
+}
+
+void check_host_memory(double needed, double available, const std::string& profile) {
+  RAYVID_CHECK(available == 0 || needed < available, OutOfMemory,
+               "--memory {} needs about {:.1f} GiB of host memory (the streamed blocks, the "
+               "runtime and the video) but {:.1f} GiB is available; close other programs, use "
+               "--weights fp8 (half the streamed bytes), or --memory balanced if the GPU can "
+               "hold the DiT",
+               profile, needed / (1 << 30), available / (1 << 30));
 }
 
 }  // namespace engine

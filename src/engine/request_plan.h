@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/component_factory.h"
+#include "engine/memory_model.h"
 #include "engine/memory_profile.h"
 #include "models/model_folder.h"
 #include "pipeline/presets.h"
@@ -46,16 +47,14 @@ struct ModelPlan {
   // Floating-point parameters in those files (from their headers): what the weights take once
   // loaded in the compute dtype, whatever they are stored in (fp32, bf16, fp8).
   uint64_t weight_parameters = 0;
-  // Of those, the DiT blocks' Linear weights (one byte each under fp8 storage; both experts).
-  uint64_t fp8_storable_parameters = 0;
   bool dit_stored_fp8 = false;  // the transformer checkpoint holds fp8 weights
   // Floating-point parameters per component ("transformer", "text_encoder", ...).
   std::map<std::string, uint64_t> component_parameters;
+  ModelMemoryFacts memory;  // what the memory model needs (engine/memory_model.h)
   struct VaeShape {
     int z_dim = 16, spatial_stride = 8, temporal_stride = 4;
   } vae_shape;
   int64_t dit_dim = 0, dit_ffn = 0, dit_layers = 0;
-  int64_t vae_decoder_channels = 96;  // the VAE decoder's widest full-resolution stage
 };
 
 ModelPlan describe_model(const models::ModelFolder& folder);
@@ -100,6 +99,10 @@ RequestPlan plan_request(const ModelPlan& model, const GenerateRequest& request,
                          const LoadOptions& load, bool weights_loaded = false,
                          std::optional<MemoryProfile> profile = std::nullopt);
 
+// kOutOfMemory, with the numbers and the fixes, when a GPU run's host memory estimate does not
+// fit what is available (0 = unknown: not checked).
+void check_host_memory(double needed, double available, const std::string& profile);
+
 // The VACE conditioning's pixels: keyframes resized (cover, centre crop) to the video, references
 // as given, the control video's first frames resized likewise (kBadInput if it is too short).
 pipeline::VaceInputs vace_inputs(const RequestPlan& plan);
@@ -107,15 +110,15 @@ pipeline::VaceInputs vace_inputs(const RequestPlan& plan);
 // A default output name: rayvid-YYYYmmdd-HHMMSS-seed<seed>-<first words of the prompt>.mp4
 std::string default_output_name(const GenerateRequest& request);
 
-// Rough peak memory of a request in bytes: weights in the compute dtype, the DiT's largest
-// activations, and the VAE decode's working set.
+// The memory model (engine/memory_model.h) for a request on this model (on the CPU: gpu false).
+MemoryEstimate estimate_request_memory(const ModelPlan& model, const pipeline::VideoShape& shape,
+                                       int64_t dtype_bytes, bool guided, bool fp8_storage,
+                                       MemoryProfile profile, bool gpu);
+// Its device peak: what the planner checks against the free memory.
 double estimate_peak_bytes(const ModelPlan& model, const pipeline::VideoShape& shape,
                            int64_t dtype_bytes, bool guided, bool fp8_storage = false,
                            MemoryProfile profile = MemoryProfile::kMax);
-// The weights part of that estimate: in the compute dtype, the DiT blocks' Linear weights in fp8
-// under fp8 storage (+5 % for buffers); under max every component, under balanced the DiT(s)
-// and the largest of what loads on demand, under low one expert's resident part (all but two
-// blocks stream) and the largest of what loads on demand.
+// What the profile keeps resident (weights, +5 % for the allocator).
 double estimate_weight_bytes(const ModelPlan& model, int64_t dtype_bytes, bool fp8_storage = false,
                              MemoryProfile profile = MemoryProfile::kMax);
 

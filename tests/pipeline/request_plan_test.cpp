@@ -19,8 +19,8 @@ TEST(RequestPlan, LoadedWeightsAreNotCountedAgainstFreeMemoryTwice) {
   ASSERT_GT(free_now, 0) << "MemAvailable missing from /proc/meminfo";
   ModelPlan model =
       describe_model(models::ModelFolder::open(test::source_dir() / "models" / "rayvid-tiny-ti2v"));
-  // Pretend the weights alone take 1.2x the memory free now (fp32: 4 bytes a parameter x 1.05).
-  model.weight_parameters = static_cast<uint64_t>(free_now * 1.2 / 1.05 / 4);
+  // Pretend the DiT alone takes 1.2x the memory free now (fp32: 4 bytes a parameter x 1.05).
+  model.memory.dit_parameters = free_now * 1.2 / 1.05 / 4;
   GenerateRequest request;
   request.prompt = "a fox";
   request.width = request.height = 64;
