@@ -95,6 +95,7 @@ nlohmann::json provenance_json(const GenerateRequest& request, const RequestPlan
   }
   j["step_seconds"] = result.step_seconds;
   j["peak_memory_bytes"] = result.peak_memory_bytes;
+  j["estimated_peak_bytes"] = result.estimated_peak_bytes;  // the planner's memory model
   return j;
 }
 

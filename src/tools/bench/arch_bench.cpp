@@ -24,6 +24,7 @@
 #include "pipeline/recipes.h"
 #include "sampling/scheduler.h"
 #include "tools/bench/cost_model.h"
+#include "tools/bench/memory_table.h"
 #include "tools/bench/sampler_bench.h"
 
 namespace rayvid::tools::bench {
@@ -58,6 +59,26 @@ double peak_bytes(c10::Device device) {
 }
 
 bool all_finite(const at::Tensor& t) { return at::isfinite(t).all().item<bool>(); }
+
+// The memory model's prediction for this benchmark: one expert of random weights, the encoders'
+// outputs as stand-ins (no encoder weights), everything resident.
+double predicted_peak(const ArchSpec& arch, const pipeline::VideoShape& shape, c10::Device device,
+                      c10::ScalarType dtype, bool guided) {
+  static const std::map<std::string, std::string> variant_of = {
+      {"wan2.1-1.3b", "wan2.1-t2v-1.3b"}, {"wan2.1-14b", "wan2.1-t2v-14b"},
+      {"wan2.1-i2v-14b", "wan2.1-i2v-14b"}, {"wan2.2-5b", "wan2.2-ti2v-5b"},
+      {"wan2.2-a14b", "wan2.2-t2v-a14b"}};
+  const auto it = variant_of.find(arch.name);
+  if (it == variant_of.end()) return 0;
+  engine::ModelMemoryFacts facts = published_memory_facts(it->second);
+  facts.experts = 1;
+  facts.text_encoder_parameters = facts.image_encoder_parameters = 0;
+  engine::MemorySettings s;
+  s.dtype_bytes = static_cast<int64_t>(c10::elementSize(dtype));
+  s.guided = guided;
+  s.gpu = device.is_cuda();
+  return engine::estimate_memory(facts, shape, s).device_peak;
+}
 
 }  // namespace
 
@@ -219,6 +240,7 @@ ArchTiming time_architecture(const ArchSpec& arch, const pipeline::VideoShape& s
     timing.finite = timing.finite && all_finite(video);
   }
   timing.peak_memory_bytes = peak_bytes(device);
+  timing.predicted_peak_bytes = predicted_peak(arch, shape, device, dtype, options.guided);
   return timing;
 }
 
@@ -251,9 +273,11 @@ std::string format_arch_timing(const ArchSpec& arch, const pipeline::VideoShape&
   if (!t.video_shape.empty())
     out += fmt::format("  VAE       {:.3f} s decode to [{}]\n", t.vae_decode_seconds,
                        fmt::join(t.video_shape, ", "));
-  out += fmt::format("  memory    {:.2f} GiB peak while denoising, {:.2f} GiB peak overall ({})\n",
-                     t.denoise_peak_bytes / kGiB, t.peak_memory_bytes / kGiB,
-                     t.device.starts_with("cpu") ? "process RSS" : "CUDA allocator");
+  out += fmt::format(
+      "  memory    {:.2f} GiB peak while denoising, {:.2f} GiB peak overall ({}); the memory "
+      "model predicts {:.2f} GiB\n",
+      t.denoise_peak_bytes / kGiB, t.peak_memory_bytes / kGiB,
+      t.device.starts_with("cpu") ? "process RSS" : "CUDA allocator", t.predicted_peak_bytes / kGiB);
   out += fmt::format("  weights   {:.1f} s to draw (not part of any step)\n", t.build_seconds);
   return out;
 }
@@ -294,6 +318,7 @@ nlohmann::json arch_timing_json(const ArchSpec& arch, const pipeline::VideoShape
       {"vae_decode_seconds", t.vae_decode_seconds},
       {"denoise_peak_bytes", t.denoise_peak_bytes},
       {"peak_memory_bytes", t.peak_memory_bytes},
+      {"predicted_peak_bytes", t.predicted_peak_bytes},
       {"finite", t.finite},
   };
 }

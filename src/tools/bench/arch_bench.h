@@ -50,6 +50,9 @@ struct ArchTiming {
   double vae_decode_seconds = 0;
   double denoise_peak_bytes = 0;  // CUDA allocator peak while denoising; CPU: process peak RSS
   double peak_memory_bytes = 0;   // the whole run, same measure
+  // The memory model's device peak for this run (engine/memory_model.h; encoders are stand-ins
+  // here, so without their weights; on the CPU without the process's own ~0.5 GB).
+  double predicted_peak_bytes = 0;
   bool finite = false;            // the final latents and video have no NaN/Inf
   double denoise_seconds = 0;     // the whole schedule, warm-up included
   std::vector<bool> cache_steps;  // with a step cache: which steps ran the blocks
