@@ -12,6 +12,7 @@
 #include "models/wan_dit/model.h"
 #include "models/wan_dit/single_file.h"
 #include "rayvid/error.h"
+#include "support/counting_allocator.h"
 #include "support/golden.h"
 
 namespace rayvid::models::wan_dit {
@@ -162,6 +163,36 @@ TEST(WanDiTSingleFile, Fp8StorageHalvesTheBlockLinearsAgainstBf16) {
   EXPECT_EQ(params, fp8_storable_parameters(a.config()));
   EXPECT_EQ(weight_bytes(b.weights(), b.config()),
             weight_bytes(a.weights(), a.config()) - params * (2 - 1) + rows * 4);
+}
+
+// Host memory while loading: the file is mapped, and each tensor is converted on its own, so the
+// allocations never exceed the loaded model plus a tensor's transients (the fp32 dequantization
+// and the division of a quantization), whatever the form: never a second copy of the checkpoint.
+TEST(WanDiTSingleFile, LoadingNeverHoldsTwoCopies) {
+  const Fixture fx;
+  for (const std::string form : {"orig_fp32", "comfy_bf16", "comfy_fp8_mixed"}) {
+    for (const WeightStorage storage : {WeightStorage::kCompute, WeightStorage::kFp8}) {
+      SCOPED_TRACE(form + (storage == WeightStorage::kFp8 ? " fp8" : ""));
+      const CheckpointSource source = CheckpointSource::open(fx.file(form), kPrefixes);
+      const WanDiTConfig config = WanDiTConfig::detect(source);
+      int64_t largest = 0, fp32_bytes = 0;  // the largest tensor, and all, in fp32
+      for (const auto& [name, shape] : weight_shapes(config)) {
+        int64_t n = 4;
+        for (int64_t d : shape) n *= d;
+        largest = std::max(largest, n);
+        fp32_bytes += n;
+      }
+      WanDiTOptions options;
+      options.weight_storage = storage;
+      test::CountingCpuScope counting;
+      const WanDiT dit(config, source, options);
+      const int64_t model = weight_bytes(dit.weights(), dit.config());
+      // A second copy of the weights (in fp32, as dequantized) would break the bound by far.
+      ASSERT_LT(2 * largest, fp32_bytes / 2) << "the fixture is too small to tell a second copy";
+      EXPECT_LE(counting.allocator().peak_bytes(), model + 2 * largest + (1 << 16))
+          << "model " << model << " B, largest tensor " << largest << " B";
+    }
+  }
 }
 
 TEST(WanDiTSingleFile, ScaledFileMissingAScaleIsRefused) {
