@@ -5,25 +5,7 @@
 
 #include <algorithm>
 
-#include "core/check.h"
-
 namespace rayvid::engine {
-
-at::Tensor OnDemandTextEncoder::encode(const std::vector<std::string>& prompts,
-                                       int max_sequence_length) {
-  if (!loaded_) loaded_ = load_();
-  return loaded_->encode(prompts, max_sequence_length);
-}
-
-at::Tensor OnDemandImageEncoder::encode(const io::Image& image) {
-  if (!loaded_) loaded_ = load_();
-  return loaded_->encode(image);
-}
-
-pipeline::VideoAutoencoder& OnDemandAutoencoder::get() const {
-  if (!loaded_) loaded_ = load_();
-  return *loaded_;
-}
 
 OnDemandDenoiser::OnDemandDenoiser(Loader load, std::shared_ptr<ExpertTurns> turns)
     : load_(std::move(load)), turns_(std::move(turns)) {

@@ -18,44 +18,50 @@
 
 namespace rayvid::engine {
 
-class OnDemandTextEncoder : public pipeline::TextEncoder {
+// What every holder shares: a loader, the loaded component or none.
+template <class Component>
+class OnDemand {
  public:
-  using Loader = std::function<std::unique_ptr<pipeline::TextEncoder>()>;
-  explicit OnDemandTextEncoder(Loader load) : load_(std::move(load)) {}
-  at::Tensor encode(const std::vector<std::string>& prompts, int max_sequence_length) override;
-  void ensure_loaded() {
+  using Loader = std::function<std::unique_ptr<Component>()>;
+  explicit OnDemand(Loader load) : load_(std::move(load)) {}
+  void ensure_loaded() const {
     if (!loaded_) loaded_ = load_();
   }
   void release() { loaded_.reset(); }
   bool loaded() const { return loaded_ != nullptr; }
 
+ protected:
+  Component& get() const {
+    ensure_loaded();
+    return *loaded_;
+  }
+
  private:
   Loader load_;
-  std::unique_ptr<pipeline::TextEncoder> loaded_;
+  mutable std::unique_ptr<Component> loaded_;
 };
 
-class OnDemandImageEncoder : public pipeline::ImageEncoder {
+class OnDemandTextEncoder : public pipeline::TextEncoder, public OnDemand<pipeline::TextEncoder> {
  public:
-  using Loader = std::function<std::unique_ptr<pipeline::ImageEncoder>()>;
-  explicit OnDemandImageEncoder(Loader load) : load_(std::move(load)) {}
-  at::Tensor encode(const io::Image& image) override;
-  void ensure_loaded() {
-    if (!loaded_) loaded_ = load_();
+  using OnDemand::OnDemand;
+  at::Tensor encode(const std::vector<std::string>& prompts, int max_sequence_length) override {
+    return get().encode(prompts, max_sequence_length);
   }
-  void release() { loaded_.reset(); }
-  bool loaded() const { return loaded_ != nullptr; }
+};
 
- private:
-  Loader load_;
-  std::unique_ptr<pipeline::ImageEncoder> loaded_;
+class OnDemandImageEncoder : public pipeline::ImageEncoder,
+                             public OnDemand<pipeline::ImageEncoder> {
+ public:
+  using OnDemand::OnDemand;
+  at::Tensor encode(const io::Image& image) override { return get().encode(image); }
 };
 
 // The VAE's shape facts (z_dim, strides) come from its config, so asking them loads nothing.
-class OnDemandAutoencoder : public pipeline::VideoAutoencoder {
+class OnDemandAutoencoder : public pipeline::VideoAutoencoder,
+                            public OnDemand<pipeline::VideoAutoencoder> {
  public:
-  using Loader = std::function<std::unique_ptr<pipeline::VideoAutoencoder>()>;
   OnDemandAutoencoder(Loader load, int z_dim, int spatial_stride, int temporal_stride)
-      : load_(std::move(load)),
+      : OnDemand(std::move(load)),
         z_dim_(z_dim),
         spatial_(spatial_stride),
         temporal_(temporal_stride) {}
@@ -70,15 +76,9 @@ class OnDemandAutoencoder : public pipeline::VideoAutoencoder {
   int z_dim() const override { return z_dim_; }
   int spatial_stride() const override { return spatial_; }
   int temporal_stride() const override { return temporal_; }
-  void ensure_loaded() { (void)get(); }
-  void release() { loaded_.reset(); }
-  bool loaded() const { return loaded_ != nullptr; }
 
  private:
-  pipeline::VideoAutoencoder& get() const;
-  Loader load_;
   int z_dim_, spatial_, temporal_;
-  mutable std::unique_ptr<pipeline::VideoAutoencoder> loaded_;
 };
 
 class OnDemandDenoiser;
