@@ -2,6 +2,7 @@
 // TextEncoder / ImageEncoder interfaces.
 #include "engine/component_factory.h"
 #include "models/clip/image_encoder.h"
+#include "models/clip/single_file.h"
 #include "models/umt5/single_file.h"
 #include "models/umt5/text_encoder.h"
 
@@ -47,9 +48,17 @@ std::unique_ptr<pipeline::TextEncoder> load_text_encoder(const models::ModelFold
 
 std::unique_ptr<pipeline::ImageEncoder> load_image_encoder(const models::ModelFolder& folder,
                                                            const LoadOptions& options) {
-  return std::make_unique<CLIPImageEncoder>(models::clip::ImageEncoder::load(
-      folder.require("image_encoder").dir, folder.require("image_processor").dir, options.device,
-      options.dtype));
+  const auto& image = folder.require("image_encoder");
+  if (image.file.empty())
+    return std::make_unique<CLIPImageEncoder>(models::clip::ImageEncoder::load(
+        image.dir, folder.require("image_processor").dir, options.device, options.dtype));
+  // A CLIP file (clip_vision_h): the folder's image_processor/ when there is one, else Wan's.
+  const auto file = models::clip::open_clip_file(image.file);
+  const auto* processor = folder.find("image_processor");
+  return std::make_unique<CLIPImageEncoder>(models::clip::ImageEncoder::assemble(
+      processor ? models::clip::CLIPImageProcessorConfig::load(processor->dir)
+                : models::clip::wan_clip_processor(file.config),
+      file.config, file.source, options.device, options.dtype));
 }
 
 }  // namespace rayvid::engine

@@ -9,6 +9,7 @@
 #include "engine/request_plan.h"
 #include "io/safetensors.h"
 #include "models/clip/image_encoder.h"
+#include "models/clip/single_file.h"
 #include "models/umt5/single_file.h"
 #include "models/umt5/text_encoder.h"
 #include "models/wan_dit/model.h"
@@ -58,6 +59,8 @@ void check_component(const models::ModelFolder& folder, const std::string& name,
       add(models::umt5::open_umt5_file(component->file).source);
     else if (name == "vae")
       add(models::wan_vae::VAEFile::open(component->file));
+    else if (name == "image_encoder")
+      add(models::clip::open_clip_file(component->file).source);
     else
       add(models::wan_dit::open_dit_file(component->file).source);
   }
@@ -79,8 +82,9 @@ void check_component(const models::ModelFolder& folder, const std::string& name,
         models::umt5::UMT5Config::from_json(folder.component_config(name)), source, meta,
         c10::kFloat);
   } else if (name == "image_encoder") {
-    models::clip::build_clip_vision_encoder(models::clip::CLIPVisionConfig::load(component->dir),
-                                            source, meta, c10::kFloat);
+    models::clip::build_clip_vision_encoder(
+        models::clip::CLIPVisionConfig::from_json(folder.component_config(name)), source, meta,
+        c10::kFloat);
   }
 }
 

@@ -108,9 +108,11 @@ ValidatedConfigs validate_components(const models::ModelFolder& folder) {
   const std::string text_file =
       text_entry.file.empty() ? (text_entry.dir / "config.json").string() : text_entry.label();
   c.text = models::umt5::UMT5Config::from_json(folder.component_config("text_encoder"));
-  if (const auto* image = folder.find("image_encoder")) {
-    c.image = models::clip::CLIPVisionConfig::load(image->dir);
-    models::clip::CLIPImageProcessorConfig::load(folder.require("image_processor").dir);
+  if (folder.find("image_encoder")) {
+    c.image = models::clip::CLIPVisionConfig::from_json(folder.component_config("image_encoder"));
+    // A CLIP file comes without one (its preprocessing is Wan's at the tower's size).
+    if (const auto* processor = folder.find("image_processor"))
+      models::clip::CLIPImageProcessorConfig::load(processor->dir);
   }
 
   const auto& dit = c.dit;

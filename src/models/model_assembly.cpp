@@ -4,6 +4,7 @@
 
 #include "core/check.h"
 #include "io/regular_file.h"
+#include "models/clip/single_file.h"
 #include "models/model_folder.h"
 #include "models/umt5/single_file.h"
 #include "models/wan_dit/single_file.h"
@@ -91,12 +92,22 @@ ModelFolder ModelFolder::open(const ModelSources& s) {
     e.config = vae_file->config().to_json();
     return e;
   };
+  const bool clip_is_file = io::path_kind(s.image_encoder) == io::PathKind::kRegular;
+  std::optional<clip::ClipFile> clip_file;
+  if (clip_is_file) clip_file = clip::open_clip_file(s.image_encoder);  // validated up front
+  auto clip_entry = [&](ComponentEntry e) {
+    if (!clip_file) return e;
+    e.dir.clear();
+    e.file = s.image_encoder;
+    e.config = clip_file->config.to_json();
+    return e;
+  };
   const bool text_is_file = io::path_kind(s.text_encoder) == io::PathKind::kRegular;
   std::optional<umt5::UMT5File> text_file;
   if (text_is_file) text_file = umt5::open_umt5_file(s.text_encoder);  // validated up front
   for (const auto& o : overrides)
     if (!o.path.empty() && !(text_is_file && &o.path == &s.text_encoder) &&
-        !(vae_is_file && &o.path == &s.vae)) {
+        !(vae_is_file && &o.path == &s.vae) && !(clip_is_file && &o.path == &s.image_encoder)) {
       refuse_file(o.path, o.flag, o.what);
       require_component_folder(o.path, o.flag, o.what);
     }
@@ -185,7 +196,11 @@ ModelFolder ModelFolder::open(const ModelSources& s) {
         text_entry(entry("text_encoder", "transformers", "UMT5EncoderModel", s.text_encoder)));
     m.components_.push_back(
         tokenizer_entry(entry("tokenizer", "transformers", "T5TokenizerFast", s.tokenizer)));
-    if (clip) {
+    if (clip && clip_file) {  // clip_vision_h: Wan's preprocessing, no image_processor/
+      index["image_encoder"] = {"transformers", "CLIPVisionModel"};
+      m.components_.push_back(
+          clip_entry(entry("image_encoder", "transformers", "CLIPVisionModel", {})));
+    } else if (clip) {
       // The CLIP preprocessing config sits beside image_encoder/ in the diffusers layout.
       fs::path encoder = s.image_encoder;
       if (!encoder.has_filename()) encoder = encoder.parent_path();  // ".../image_encoder/"
@@ -213,6 +228,7 @@ ModelFolder ModelFolder::open(const ModelSources& s) {
       for (const auto& o : overrides)
         if (!o.path.empty() && c.name == o.name) c.dir = o.path;
       if (c.name == "text_encoder") c = text_entry(c);
+      if (c.name == "image_encoder") c = clip_entry(c);
       if (c.name == "vae") c = vae_entry(c);
       if (c.name == "tokenizer") c = tokenizer_entry(c);
       if (c.name == "transformer_2" && !s.model_2.empty()) {

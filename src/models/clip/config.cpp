@@ -89,6 +89,20 @@ CLIPVisionConfig CLIPVisionConfig::load(const std::filesystem::path& component_d
 
 CLIPVisionConfig CLIPVisionConfig::vit_h_14() { return CLIPVisionConfig{}; }
 
+nlohmann::json CLIPVisionConfig::to_json() const {
+  return {{"architectures", {has_projection ? "CLIPVisionModelWithProjection" : "CLIPVisionModel"}},
+          {"hidden_size", hidden_size},
+          {"intermediate_size", intermediate_size},
+          {"num_hidden_layers", num_hidden_layers},
+          {"num_attention_heads", num_attention_heads},
+          {"num_channels", num_channels},
+          {"image_size", image_size},
+          {"patch_size", patch_size},
+          {"projection_dim", projection_dim},
+          {"layer_norm_eps", layer_norm_eps},
+          {"hidden_act", hidden_act}};
+}
+
 void CLIPVisionConfig::validate(const std::string& where) const {
   for (auto [v, name, max] : {std::tuple{hidden_size, "hidden_size", kMaxConfigWidth},
                               {intermediate_size, "intermediate_size", kMaxConfigWidth},

@@ -35,6 +35,7 @@ struct CLIPVisionConfig {
   static CLIPVisionConfig from_json(const io::JsonFile& json);
   static CLIPVisionConfig load(const std::filesystem::path& component_dir);
   static CLIPVisionConfig vit_h_14();  // laion/CLIP-ViT-H-14-laion2B-s32B-b79K, the Wan I2V one
+  nlohmann::json to_json() const;      // the transformers config.json fields from_json reads
   void validate(const std::string& where) const;  // `where`: the file, in errors
   std::string summary() const;
 };

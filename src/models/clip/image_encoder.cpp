@@ -46,6 +46,15 @@ ImageEncoder ImageEncoder::load(const std::filesystem::path& image_encoder_dir,
   return ImageEncoder(std::move(processor), std::move(encoder));
 }
 
+ImageEncoder ImageEncoder::assemble(CLIPImageProcessorConfig processor,
+                                    const CLIPVisionConfig& config, const WeightSource& source,
+                                    c10::Device device, c10::ScalarType dtype) {
+  c10::InferenceMode guard(inference_mode_on(device));
+  auto encoder =
+      std::make_unique<CLIPVisionEncoder>(build_clip_vision_encoder(config, source, device, dtype));
+  return ImageEncoder(std::move(processor), std::move(encoder));
+}
+
 ImageEncoder ImageEncoder::load_from_model_folder(const std::filesystem::path& model_folder,
                                                   c10::Device device, c10::ScalarType dtype) {
   return load(model_folder / "image_encoder", model_folder / "image_processor", device, dtype);

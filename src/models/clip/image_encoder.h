@@ -24,6 +24,10 @@ class ImageEncoder {
   static ImageEncoder load(const std::filesystem::path& image_encoder_dir,
                            const std::filesystem::path& image_processor_dir, c10::Device device,
                            c10::ScalarType dtype);
+  // From any source (a single file: clip/single_file.h) with its config and preprocessing.
+  static ImageEncoder assemble(CLIPImageProcessorConfig processor, const CLIPVisionConfig& config,
+                               const WeightSource& source, c10::Device device,
+                               c10::ScalarType dtype);
   static ImageEncoder load_from_model_folder(const std::filesystem::path& model_folder,
                                              c10::Device device, c10::ScalarType dtype);
 
