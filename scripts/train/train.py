@@ -89,7 +89,9 @@ def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: 
         torch.manual_seed(DATA_SEED)
     started, last_save = time.time(), time.time()
     model.train()
-    while state["step"] < args.steps:
+    # --stop-at: end early at that step, on --steps' schedule (how a longer run continues one).
+    last = min(args.steps, args.stop_at) if args.stop_at else args.steps
+    while state["step"] < last:
         step = state["step"]
         for group in opt.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.steps)))
@@ -103,7 +105,7 @@ def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: 
         if step % 10 == 0:
             print(f"{name} step {step}/{args.steps} loss {loss.item():.4f} {parts} "
                   f"({(time.time() - started) / max(1, len(state['log'])):.2f} s/step)", flush=True)
-        done = state["step"] >= args.steps
+        done = state["step"] >= last
         out_of_time = args.minutes and time.time() - started > args.minutes * 60
         if done or out_of_time or state["step"] % args.save_every == 0:
             save_state(path, {"model": model.state_dict(), "opt": opt.state_dict(), "step": state["step"],
@@ -374,6 +376,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--vae-frames", type=int, default=9, help="clip length for the VAE stage (4n+1)")
     ap.add_argument("--minutes", type=float, default=0)
+    ap.add_argument("--stop-at", type=int, default=0,
+                    help="stop at this step, with the learning-rate schedule of --steps")
     ap.add_argument("--save-every", type=int, default=50)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--smoke", action="store_true", help="tiny models, for the test")
