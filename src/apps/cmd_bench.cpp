@@ -13,6 +13,7 @@
 #include "apps/plot_runner.h"
 #include "apps/progress_printer.h"
 #include "core/check.h"
+#include "engine/memory_profile.h"
 #include "io/atomic_file.h"
 #include "pipeline/step_cache.h"
 #include "tools/bench/arch_bench.h"
@@ -258,11 +259,9 @@ void add_bench(CLI::App& app) {
     RAYVID_CHECK(f->expect_motion.empty() || !f->model.empty(), BadArgument,
                  "--expect-motion scores the sampler benchmark's videos: use it with --model DIR");
     if (f->memory_table) {
-      RAYVID_CHECK(f->engine.weights == "auto" || f->engine.weights == "fp8" ||
-                       f->engine.weights == "compute",
-                   BadArgument, "--weights {}: expected auto, fp8 or compute", f->engine.weights);
-      std::fputs(tb::memory_table_markdown(tb::memory_table(f->engine.weights == "fp8")).c_str(),
-                 stdout);
+      // auto: the table is of the published releases, which are not fp8.
+      const bool fp8 = engine::wants_fp8_storage(f->engine.weights, false);
+      std::fputs(tb::memory_table_markdown(tb::memory_table(fp8)).c_str(), stdout);
       return;
     }
     if (f->plan) return run_plan(*f);

@@ -12,6 +12,12 @@ MemoryProfile parse_memory_profile(const std::string& name) {
   fail(ErrorCategory::kBadArgument, "--memory {}: expected auto, max, balanced or low", name);
 }
 
+bool wants_fp8_storage(const std::string& weights, bool checkpoint_stores_fp8) {
+  RAYVID_CHECK(weights == "auto" || weights == "fp8" || weights == "compute", BadArgument,
+               "--weights {}: expected auto, fp8 or compute", weights);
+  return weights == "fp8" || (weights == "auto" && checkpoint_stores_fp8);
+}
+
 std::string memory_profile_name(MemoryProfile profile) {
   switch (profile) {
     case MemoryProfile::kMax:

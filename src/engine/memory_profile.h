@@ -20,4 +20,8 @@ enum class MemoryProfile { kMax, kBalanced, kLow };
 MemoryProfile parse_memory_profile(const std::string& name);
 std::string memory_profile_name(MemoryProfile profile);
 
+// --weights auto|fp8|compute (kBadArgument otherwise): whether the DiT blocks' Linear weights are
+// kept in fp8; auto follows the checkpoint.
+bool wants_fp8_storage(const std::string& weights, bool checkpoint_stores_fp8);
+
 }  // namespace rayvid::engine

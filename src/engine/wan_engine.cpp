@@ -52,11 +52,7 @@ class WanEngine : public Engine {
     load_.dtype = options.dtype.empty() ? (load_.device.is_cuda() ? c10::kBFloat16 : c10::kFloat)
                                         : parse_dtype(options.dtype);
     load_.kernels = ops::parse_kernel_backend(options.kernels, load_.device);
-    RAYVID_CHECK(
-        options.weights == "auto" || options.weights == "fp8" || options.weights == "compute",
-        BadArgument, "--weights {}: expected auto, fp8 or compute", options.weights);
-    const bool fp8 =
-        options.weights == "fp8" || (options.weights == "auto" && plan_.dit_stored_fp8);
+    const bool fp8 = engine::wants_fp8_storage(options.weights, plan_.dit_stored_fp8);
     load_.weight_storage =
         fp8 ? models::wan_dit::WeightStorage::kFp8 : models::wan_dit::WeightStorage::kCompute;
     if (options.memory != "auto") memory_ = engine::parse_memory_profile(options.memory);

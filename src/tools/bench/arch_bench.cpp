@@ -65,8 +65,10 @@ bool all_finite(const at::Tensor& t) { return at::isfinite(t).all().item<bool>()
 double predicted_peak(const ArchSpec& arch, const pipeline::VideoShape& shape, c10::Device device,
                       c10::ScalarType dtype, bool guided) {
   static const std::map<std::string, std::string> variant_of = {
-      {"wan2.1-1.3b", "wan2.1-t2v-1.3b"}, {"wan2.1-14b", "wan2.1-t2v-14b"},
-      {"wan2.1-i2v-14b", "wan2.1-i2v-14b"}, {"wan2.2-5b", "wan2.2-ti2v-5b"},
+      {"wan2.1-1.3b", "wan2.1-t2v-1.3b"},
+      {"wan2.1-14b", "wan2.1-t2v-14b"},
+      {"wan2.1-i2v-14b", "wan2.1-i2v-14b"},
+      {"wan2.2-5b", "wan2.2-ti2v-5b"},
       {"wan2.2-a14b", "wan2.2-t2v-a14b"}};
   const auto it = variant_of.find(arch.name);
   if (it == variant_of.end()) return 0;
@@ -277,7 +279,8 @@ std::string format_arch_timing(const ArchSpec& arch, const pipeline::VideoShape&
       "  memory    {:.2f} GiB peak while denoising, {:.2f} GiB peak overall ({}); the memory "
       "model predicts {:.2f} GiB\n",
       t.denoise_peak_bytes / kGiB, t.peak_memory_bytes / kGiB,
-      t.device.starts_with("cpu") ? "process RSS" : "CUDA allocator", t.predicted_peak_bytes / kGiB);
+      t.device.starts_with("cpu") ? "process RSS" : "CUDA allocator",
+      t.predicted_peak_bytes / kGiB);
   out += fmt::format("  weights   {:.1f} s to draw (not part of any step)\n", t.build_seconds);
   return out;
 }
