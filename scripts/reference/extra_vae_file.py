@@ -1,13 +1,18 @@
 """Single-file Wan VAE fixtures (tests/models/wan_vae/wan_vae_single_file_test.cpp): the harness's
 tiny Wan2.1 VAE written in the original Wan layout (`encoder.downsamples.N.residual.0.gamma`,
 `decoder.upsamples.N`, `middle`, `head`, top-level `conv1`/`conv2`, as ComfyUI's
-wan_2.1_vae.safetensors has it), in fp32 and bf16, with diffusers' decode and encode on each
-form's weights. The original names are made here by one rename function and certified by
-diffusers' convert_wan_vae_to_diffusers (it must map them back to exactly the folder's tensors).
+wan_2.1_vae.safetensors has it), in fp32 and bf16, and the tiny Wan2.2 VAE (z 48, residual
+stages, patch 2) in Wan2.2's original layout (vae2_2.py: each stage one Down_/Up_ResidualBlock
+whose Sequential `downsamples` / `upsamples` holds the resnets and then the resample, as
+wan2.2_vae.safetensors has it), in fp32 and fp16; with diffusers' decode and encode on each
+form's weights. The Wan2.1 names are certified by diffusers' convert_wan_vae_to_diffusers (it must
+map them back to exactly the folder's tensors); diffusers ships no Wan2.2 VAE converter in the
+package, so the Wan2.2 names are checked against the module tree vae2_2.py builds from the config
+(every stage's resnets at 0..n-1, its resample at n, nothing else).
 
-Needs <out>/models/wan21_i2v (make_fixtures.py writes it first). Writes
+Needs <out>/models/wan21_i2v and wan22_ti2v (make_fixtures.py writes them first). Writes
 <out>/golden_extra/vae_file/: files/<form>.safetensors, manifest.json + golden.safetensors
-(latent, video, and per form decode.<form> and encode.<form>).
+(latent, video, latent22, video22, and per form decode.<form> and encode.<form>).
 """
 
 from __future__ import annotations
@@ -48,6 +53,46 @@ def to_original(name: str, decoder_resnets: int) -> str:
     raise ValueError(f"no original name for {name}")
 
 
+def to_original_22(name: str) -> str:
+    """Wan2.2's original name (vae2_2.py) of a diffusers AutoencoderKLWan(is_residual) tensor."""
+    if m := re.match(r"^encoder\.down_blocks\.(\d+)\.resnets\.(\d+)\.(.+)$", name):
+        return f"encoder.downsamples.{m[1]}.downsamples.{m[2]}.{_RES[m[3]]}"
+    if m := re.match(r"^decoder\.up_blocks\.(\d+)\.resnets\.(\d+)\.(.+)$", name):
+        return f"decoder.upsamples.{m[1]}.upsamples.{m[2]}.{_RES[m[3]]}"
+    if re.match(r"^(encoder\.down_blocks\.\d+\.downsampler|decoder\.up_blocks\.\d+\.upsampler)\.", name):
+        raise ValueError("resamples need their stage's resnet count")  # handled in originals_22
+    return to_original(name, 0)
+
+
+def originals_22(sd: dict, cfg) -> dict:
+    """The state dict under Wan2.2's original names, checked against vae2_2.py's module tree."""
+    out, stage_resnets = {}, {}
+    for k in sd:
+        if m := re.match(r"^(encoder\.down_blocks|decoder\.up_blocks)\.(\d+)\.resnets\.(\d+)\.", k):
+            key = (m[1], int(m[2]))
+            stage_resnets[key] = max(stage_resnets.get(key, 0), int(m[3]) + 1)
+    for k, v in sd.items():
+        m = re.match(r"^(encoder\.down_blocks|decoder\.up_blocks)\.(\d+)\.(downsampler|upsampler)\.(.+)$", k)
+        if m:
+            side = "encoder.downsamples" if m[1].startswith("encoder") else "decoder.upsamples"
+            inner = "downsamples" if m[1].startswith("encoder") else "upsamples"
+            out[f"{side}.{m[2]}.{inner}.{stage_resnets[(m[1], int(m[2]))]}.{m[4]}"] = v
+        else:
+            out[to_original_22(k)] = v
+    # vae2_2.py: Encoder3d stages hold num_res_blocks resnets, Decoder3d stages num_res_blocks + 1,
+    # every stage but the last ends in a Resample at the next index.
+    stages = len(cfg.dim_mult)
+    for (side, stage), n in stage_resnets.items():
+        assert n == cfg.num_res_blocks + (side.startswith("decoder")), (side, stage, n)
+    for side, inner in (("encoder.downsamples", "downsamples"), ("decoder.upsamples", "upsamples")):
+        for stage in range(stages):
+            n = cfg.num_res_blocks + (side.startswith("decoder"))
+            resample = any(k.startswith(f"{side}.{stage}.{inner}.{n}.resample.") for k in out)
+            assert resample == (stage < stages - 1), (side, stage)
+    assert len(out) == len(sd)
+    return out
+
+
 def make(out_dir: Path) -> None:
     torch.set_num_threads(1)
     from diffusers import AutoencoderKLWan
@@ -80,7 +125,25 @@ def make(out_dir: Path) -> None:
             golden.add("golden.safetensors", f"decode.{form}", m.decode(latent).sample)
             golden.add("golden.safetensors", f"encode.{form}", m.encode(video).latent_dist.mean)
         cases.append({"form": form, "file": f"files/{form}.safetensors"})
-    golden.write(root, "vae_file", "the tiny Wan2.1 VAE as original-layout single files "
+
+    folder22 = out_dir / "models" / "wan22_ti2v" / "vae"
+    vae22 = AutoencoderKLWan.from_pretrained(str(folder22)).eval()
+    assert vae22.config.is_residual
+    orig22 = originals_22({k: v.detach().clone() for k, v in vae22.state_dict().items()}, vae22.config)
+    latent22 = randn("vae_file.latent22", 1, vae22.config.z_dim, 2, 3, 4)
+    video22 = randn("vae_file.video22", 1, 3, 5, 48, 64).clamp(-1, 1)
+    golden.add("golden.safetensors", "latent22", latent22)
+    golden.add("golden.safetensors", "video22", video22)
+    for form, dtype in (("orig22_fp32", torch.float32), ("orig22_fp16", torch.float16)):
+        tensors = {k: v.to(dtype).contiguous() for k, v in orig22.items()}
+        save_file(tensors, str(root / "files" / f"{form}.safetensors"))
+        m = AutoencoderKLWan.from_pretrained(str(folder22)).eval()
+        m.load_state_dict({k: v.to(dtype).float() for k, v in vae22.state_dict().items()})
+        with torch.no_grad():
+            golden.add("golden.safetensors", f"decode.{form}", m.decode(latent22).sample)
+            golden.add("golden.safetensors", f"encode.{form}", m.encode(video22).latent_dist.mean)
+        cases.append({"form": form, "file": f"files/{form}.safetensors"})
+    golden.write(root, "vae_file", "the tiny Wan2.1 and Wan2.2 VAEs as original-layout single files "
                  "(scripts/reference/extra_vae_file.py)", "extra_vae_file.py", cases=cases)
 
 

@@ -111,7 +111,8 @@ void add_generate(CLI::App& app) {
                   "The tokenizer folder (replaces the model's; needed with a DiT file)");
   sub->add_option(
       "--vae", flags->engine.vae,
-      "The VAE folder, or a Wan2.1 VAE file (original layout, as ComfyUI's wan_2.1_vae); "
+      "The VAE folder, or a Wan VAE file (original layout, as ComfyUI's wan_2.1_vae and "
+      "wan2.2_vae); "
       "replaces the model's, needed with a DiT file");
   sub->add_option("--image-encoder", flags->engine.image_encoder,
                   "The CLIP image_encoder folder, with image_processor/ beside it (Wan2.1 I2V and "

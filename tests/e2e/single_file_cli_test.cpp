@@ -48,6 +48,11 @@ test::CliRun generate(const std::string& name, const std::string& args) {
           dir};
 }
 
+nlohmann::json sidecar(const fs::path& dir) {
+  std::ifstream in(dir / "out.json");
+  return nlohmann::json::parse(in);
+}
+
 at::Tensor final_latents(const fs::path& dir) {
   const auto manifest = io::JsonFile::load(dir / "latents" / "manifest.json");
   const std::string last = manifest.json().at("steps").back().at("file");
@@ -102,6 +107,32 @@ TEST(SingleFileCli, AnOriginalLayoutVaeFileDecodesAsTheFolder) {
   }
 }
 
+TEST(SingleFileCli, AWan22VaeFileDecodesAsTheTi2vFolder) {
+  // The Wan2.2 VAE (16x spatial, patch 2) as ComfyUI's wan2.2_vae ships it, with a TI2V folder.
+  const fs::path ti2v = test::fixtures_dir() / "models" / "wan22_ti2v";
+  const fs::path vae = test::fixtures_dir() / "golden_extra" / "vae_file" / "files";
+  auto run = [&](const std::string& name, const std::string& extra) {
+    const fs::path dir = test::scratch_dir("single_file_cli_" + name);
+    return test::CliRun{
+        run_command(test::cli_command() + " generate --model '" + ti2v.string() + "'" + extra +
+                    " --prompt 'a fox' --width 64 --height 64 --frames 5 --steps 2 -q"
+                    " --dump-latents '" +
+                    (dir / "latents").string() + "' --output '" + (dir / "out.mp4").string() +
+                    "' 2>&1"),
+        dir};
+  };
+  const auto from_folder = run("vae22_folder", "");
+  ASSERT_EQ(from_folder.result.exit_code, 0) << from_folder.result.output;
+  const auto from_file =
+      run("vae22_file", " --vae '" + (vae / "orig22_fp32.safetensors").string() + "'");
+  ASSERT_EQ(from_file.result.exit_code, 0) << from_file.result.output;
+  const auto a = io::SafetensorsFile::open(from_folder.dir / "latents" / "video.safetensors");
+  const auto b = io::SafetensorsFile::open(from_file.dir / "latents" / "video.safetensors");
+  EXPECT_TRUE(at::equal(a->tensor("video"), b->tensor("video")));
+  EXPECT_EQ(sidecar(from_file.dir)["model_files"]["vae"],
+            (vae / "orig22_fp32.safetensors").string());
+}
+
 TEST(SingleFileCli, Fp8FilesRunAndReplaceAFoldersTransformerToo) {
   for (const char* form : {"comfy_fp8_scaled", "comfy_fp8_mixed", "kijai_fp8_e4m3fn"}) {
     const auto r = generate(form, " --model " + file(form) + components());
@@ -112,11 +143,6 @@ TEST(SingleFileCli, Fp8FilesRunAndReplaceAFoldersTransformerToo) {
   const auto replaced = generate("replaced", " --model '" + folder().string() + "' --vae '" +
                                                  (folder() / "vae").string() + "'");
   ASSERT_EQ(replaced.result.exit_code, 0) << replaced.result.output;
-}
-
-nlohmann::json sidecar(const fs::path& dir) {
-  std::ifstream in(dir / "out.json");
-  return nlohmann::json::parse(in);
 }
 
 // --weights: an fp8 file stays in fp8 by default (auto) and runs the same numbers as with its

@@ -57,7 +57,21 @@ std::optional<std::string> wan_vae_original_to_diffusers(const std::string& name
         return fmt::format("{}.mid_block.resnets.{}.{}", side, index / 2, *part);
     return std::nullopt;
   }
-  // The encoder's flat list keeps its indices in diffusers (resnets and resamples alike).
+  // Wan2.2 (vae2_2.py): each stage is one Down_/Up_ResidualBlock whose Sequential `downsamples`
+  // / `upsamples` holds its resnets, then its resample; diffusers names them resnets.M and
+  // downsampler / upsampler. The stages' space-to-depth shortcuts have no weights.
+  static const std::regex kStage(
+      R"(^(encoder|decoder)\.(down|up)samples\.(\d+)\.\2samples\.(\d+)\.(.+)$)");
+  if (std::regex_match(name, m, kStage)) {
+    const std::string side = m[1], dir = m[2], stage = m[3], index = m[4], rest = m[5];
+    if ((side == "encoder") != (dir == "down")) return std::nullopt;
+    const std::string block = side + (dir == "down" ? ".down_blocks." : ".up_blocks.") + stage;
+    if (const auto part = residual_part(rest)) return block + ".resnets." + index + "." + *part;
+    if (rest.starts_with("resample.") || rest.starts_with("time_conv."))
+      return block + (dir == "down" ? ".downsampler." : ".upsampler.") + rest;
+    return std::nullopt;
+  }
+  // Wan2.1: the encoder's flat list keeps its indices in diffusers (resnets and resamples alike).
   static const std::regex kDown(R"(^encoder\.downsamples\.(\d+)\.(.+)$)");
   if (std::regex_match(name, m, kDown)) {
     const std::string rest = m[2];
@@ -91,14 +105,13 @@ VAEFile VAEFile::open(const std::filesystem::path& file) {
     return std::any_of(names.begin(), names.end(),
                        [&](const std::string& n) { return n.find(part) != std::string::npos; });
   };
-  RAYVID_CHECK(!any(".downsamples.0.downsamples."), Unsupported,
-               "{}: this is the Wan2.2 VAE in the original layout, which rayvid does not read "
-               "from a single file yet; give the vae/ folder of Wan-AI/Wan2.2-TI2V-5B-Diffusers",
-               file.string());
   v.original_ = any("decoder.upsamples.") || any("encoder.downsamples.");
+  // Wan2.2's stages nest their blocks (encoder.downsamples.N.downsamples.M), Wan2.1's are flat.
+  const bool nested = any(".downsamples.0.downsamples.") || any(".upsamples.0.upsamples.");
   if (v.original_) {
-    // The decoder's first upsampler sits after its stage's resnets: its index is the count.
-    int64_t resnets = -1;
+    // Wan2.1's decoder: its first upsampler sits after its stage's resnets, so its index is the
+    // count (Wan2.2's names carry the stage and need no count).
+    int64_t resnets = nested ? 0 : -1;
     static const std::regex kResample(R"(^decoder\.upsamples\.(\d+)\.resample\..*)");
     std::smatch m;
     for (const auto& n : names)
@@ -106,7 +119,7 @@ VAEFile VAEFile::open(const std::filesystem::path& file) {
         const int64_t index = std::stoll(m[1]);
         resnets = resnets < 0 ? index : std::min(resnets, index);
       }
-    RAYVID_CHECK(resnets > 0, BadInput,
+    RAYVID_CHECK(nested || resnets > 0, BadInput,
                  "{}: an original-layout Wan VAE without decoder upsamplers; the file is damaged",
                  file.string());
     std::vector<std::string> unknown;
@@ -117,9 +130,11 @@ VAEFile VAEFile::open(const std::filesystem::path& file) {
       else
         unknown.push_back(n);
     }
-    RAYVID_CHECK(unknown.empty(), BadInput,
-                 "{}: {} tensor(s) outside the Wan2.1 VAE layout (first: {}); is this a Wan VAE?",
-                 file.string(), unknown.size(), unknown.front());
+    RAYVID_CHECK(
+        unknown.empty(), BadInput,
+        "{}: {} tensor(s) outside the original Wan{} VAE layout (first: {}); is this a Wan "
+        "VAE?",
+        file.string(), unknown.size(), nested ? "2.2" : "2.1", unknown.front());
   } else {
     for (const auto& n : names) v.stored_[n] = n;
   }
@@ -128,8 +143,9 @@ VAEFile VAEFile::open(const std::filesystem::path& file) {
   RAYVID_CHECK(shapes.count("post_quant_conv.weight") && shapes.count("encoder.conv_in.weight"),
                BadInput,
                "{}: not a Wan VAE in a layout rayvid reads (first tensors: {}); rayvid reads the "
-               "original Wan2.1 VAE names (encoder.downsamples.0.residual.0.gamma, conv1, conv2) "
-               "and diffusers' AutoencoderKLWan names",
+               "original Wan2.1 and Wan2.2 VAE names (encoder.downsamples.0.residual.0.gamma, "
+               "encoder.downsamples.0.downsamples.0.residual.0.gamma, conv1, conv2) and "
+               "diffusers' AutoencoderKLWan names",
                file.string(),
                fmt::join(std::vector<std::string>(
                              names.begin(), names.begin() + std::min<size_t>(names.size(), 4)),

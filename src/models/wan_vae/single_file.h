@@ -1,9 +1,9 @@
-// The Wan VAE in one safetensors file, as ComfyUI ships Wan2.1's (split_files/vae/
-// wan_2.1_vae.safetensors) and the original release has it: the original module names
-// (`encoder.downsamples.N`, `decoder.upsamples.N`, `middle`, `head`, top-level `conv1`/`conv2`),
-// translated to diffusers' AutoencoderKLWan names here, or diffusers' names as they are. The
-// config comes from the shapes (WanVAEConfig::detect). Wan2.2's VAE in its original layout
-// (nested `downsamples.N.downsamples.M`) is refused for now.
+// The Wan VAE in one safetensors file, as ComfyUI ships them (split_files/vae/wan_2.1_vae and
+// wan2.2_vae.safetensors) and the original releases have them: the original module names
+// (Wan2.1: flat `encoder.downsamples.N`, `decoder.upsamples.N`; Wan2.2: per stage
+// `encoder.downsamples.N.downsamples.M`, `decoder.upsamples.N.upsamples.M`; both `middle`,
+// `head`, top-level `conv1`/`conv2`), translated to diffusers' AutoencoderKLWan names here, or
+// diffusers' names as they are. The config comes from the shapes (WanVAEConfig::detect).
 #pragma once
 
 #include <filesystem>
@@ -17,8 +17,9 @@
 
 namespace rayvid::models::wan_vae {
 
-// The diffusers name of an original Wan2.1 VAE tensor name, given the decoder's resnets per stage
-// (num_res_blocks + 1), or nullopt for names outside the original layout.
+// The diffusers name of an original Wan2.1 or Wan2.2 VAE tensor name, given the decoder's resnets
+// per stage (num_res_blocks + 1; only Wan2.1's flat decoder list needs it), or nullopt for names
+// outside the original layouts.
 std::optional<std::string> wan_vae_original_to_diffusers(const std::string& name,
                                                          int64_t decoder_resnets);
 
