@@ -1,8 +1,8 @@
 // The memory model: predicted peak device and host bytes of a request, per component and per
 // stage, for a memory profile. The planner checks requests with it, `rayvid bench
-// --memory-table` prints it for the published variants, and `rayvid bench --plan` shares its
-// DiT activation count. The VAE's part is the VAE's own model (models/wan_vae/memory_model.h),
-// counted from the tensors its decoder keeps alive.
+// --memory-table` prints it for the published variants, and `rayvid bench --plan` and `--arch`
+// report and check with it (tools/bench/cost_model.h). The VAE's part is the VAE's own model
+// (models/wan_vae/memory_model.h), counted from the tensors its decoder keeps alive.
 //
 // Stages, each on top of what the profile keeps resident:
 //   text encode   umT5 (loaded on demand under balanced/low)

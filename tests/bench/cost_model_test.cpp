@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/memory_model.h"
 #include "rayvid/error.h"
 #include "tools/bench/arch_spec.h"
 #include "tools/bench/device_spec.h"
@@ -50,22 +51,24 @@ TEST(CostModel, Wan21_1p3B_832x480x81_HandCount) {
   EXPECT_DOUBLE_EQ(f.linear, 82'094'698'266'624.0);
   EXPECT_DOUBLE_EQ(f.attention, 200'907'089'510'400.0);
 
-  // Memory, bf16: weights 1,418,996,800 * 2 = 2,837,993,600 B.
-  // Activations per token: max(attention phase 4d + 2*5d = 14 d = 21,504,
-  //   FFN phase 4d + 2*(d + 2f) = 6,144 + 38,912 = 45,056) = 45,056 B; x L = 1,476,034,560;
-  //   plus context 512*1536*2*4 = 6,291,456 -> 1,482,326,016 B.
-  // VAE decode (2.1 decoder, fp32): causal cache = 2 frames x 4 B x channel-equivalents at full
-  //   resolution, counting the input channels of every temporal 3-tap conv at its resolution:
-  //   H/8: conv_in 16 + middle 4x384 + stage-0 6x384 + time_conv 384 = 4,240 -> /64 = 66.25
-  //   H/4: 192 + 384 + 4x384 + time_conv 384 = 2,496 -> /16 = 156
-  //   H/2: 6x192 = 1,152 -> /4 = 288;  H: 6x96 + head 96 = 672
-  //   sum 1,182.25 -> 9,458 B per pixel (3.52 GiB at 832x480, wan-family.md 6.3 says ~3.5 GiB);
-  //   one chunk: 4 buffers x 96 ch x 4 frames x 4 B = 6,144 B per pixel; 399,360 pixels ->
-  //   6,230,814,720 B; decoded video 3*81*399,360*4 = 388,177,920 B -> 6,618,992,640 B.
-  const MemoryPlan m = plan_memory(arch, {832, 480, 81, 16}, t, 2);
+  // Memory, bf16, one branch (unguided): weights 1,418,996,800 * 2 = 2,837,993,600 B.
+  // Activations: self-attention's 7 d per token, 32,760 x 7 x 1536 x 2 = 704,471,040 B, beats the
+  //   FFN's 3 d per token + one 8,192-row chunk of 2 f (301,916,160 + 293,601,280); plus the
+  //   prompt's K/V of 30 blocks, 30 x 2 x 512 x 1536 x 2 = 94,371,840 -> 798,842,880 B.
+  // The VAE decode is the VAE's own model: the plan reports what the engine's model says.
+  const MemoryPlan m = plan_memory(arch, {832, 480, 81, 16}, 2, false);
   EXPECT_DOUBLE_EQ(m.dit_weights, 2'837'993'600.0);
-  EXPECT_DOUBLE_EQ(m.dit_activations, 1'482'326'016.0);
-  EXPECT_DOUBLE_EQ(m.vae_decode, 6'618'992'640.0);
+  EXPECT_DOUBLE_EQ(m.dit_activations, 798'842'880.0);
+  engine::MemorySettings s;
+  s.dtype_bytes = 2, s.guided = false, s.gpu = true;
+  const engine::MemoryEstimate e =
+      engine::estimate_memory(memory_facts(arch), {832, 480, 81, 16}, s);
+  EXPECT_DOUBLE_EQ(m.vae_decode, e.vae_decode);
+  EXPECT_DOUBLE_EQ(m.peak, e.device_peak);
+  // umT5-XXL resident in bf16; the bf16 decode (tiled when that is smaller) below the untiled
+  // fp32 decode's ~3.5 GiB (wan-family.md 6.3).
+  EXPECT_DOUBLE_EQ(m.text_encoder_weights, 5'680'910'336.0 * 2);
+  EXPECT_LT(m.vae_decode, 3.5 * (1 << 30));
 
   // Floor on an H100 (989 TFLOP/s): compute-bound, 283.0018e12 / 989e12 = 0.286150 s per forward
   // (weights 2.84 GB / 3.35 TB/s = 0.85 ms is far below), 2 forwards per guided step.
@@ -92,12 +95,13 @@ TEST(CostModel, Wan22_5B_1280x704x121_HandCount) {
   const ForwardFlops f = dit_forward_flops(arch, t);
   EXPECT_DOUBLE_EQ(f.linear, 237'517'533'609'984.0);
   EXPECT_DOUBLE_EQ(f.attention, 279'490'225'766'400.0);
-  // Weights 4,999,787,712 * 2 = 9,999,575,424 B; activations per token max(14 d = 43,008,
-  //   4d + 2(d + 2f) = 12,288 + 2*31,744 = 75,776) + TI2V's fp32 per-token modulation 24 d = 73,728
-  //   -> 149,504 B x 27,280 = 4,078,469,120 + context 512*3072*8 = 12,582,912 -> 4,091,052,032 B.
-  const MemoryPlan m = plan_memory(arch, {1280, 704, 121, 24}, t, 2);
+  // Weights 4,999,787,712 * 2 = 9,999,575,424 B; guided (batch 2): 54,560 rows x 7 d x 2 =
+  //   2,346,516,480 B of attention (the FFN: 1,005,649,920 + 8,192 x 2 x 14,336 x 2 =
+  //   469,762,048 less; rayvid keeps no per-token modulation) + K/V 30 x 2 x 2 x 512 x 3072 x 2 =
+  //   377,487,360 -> 2,724,003,840 B.
+  const MemoryPlan m = plan_memory(arch, {1280, 704, 121, 24}, 2, true);
   EXPECT_DOUBLE_EQ(m.dit_weights, 9'999'575'424.0);
-  EXPECT_DOUBLE_EQ(m.dit_activations, 4'091'052'032.0);
+  EXPECT_DOUBLE_EQ(m.dit_activations, 2'724'003'840.0);
 }
 
 TEST(CostModel, ExpertsDoubleWeightsNotFlops) {

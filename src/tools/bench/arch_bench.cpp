@@ -24,29 +24,12 @@
 #include "pipeline/recipes.h"
 #include "sampling/scheduler.h"
 #include "tools/bench/cost_model.h"
-#include "tools/bench/memory_table.h"
 #include "tools/bench/sampler_bench.h"
 
 namespace rayvid::tools::bench {
 namespace {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-
-// Fails before anything is allocated when the DiT (one expert) plus the larger of its activations
-// and the VAE decode cannot fit the memory that is free now.
-void check_memory(const ArchSpec& arch, const pipeline::VideoShape& shape, const Tokens& tokens,
-                  c10::Device device, c10::ScalarType dtype, bool guided) {
-  const MemoryPlan m =
-      plan_memory(arch, shape, tokens, static_cast<double>(c10::elementSize(dtype)));
-  const double need =
-      m.dit_weights / arch.experts + std::max((guided ? 2 : 1) * m.dit_activations, m.vae_decode);
-  const double available = static_cast<double>(free_memory_bytes(device));
-  RAYVID_CHECK(available == 0 || need < available, OutOfMemory,
-               "--arch {} at {}x{}x{} in {} needs about {:.1f} GiB but {:.1f} GiB of {} memory is "
-               "free; use --dtype bf16, a smaller size, or a smaller --arch such as wan2.1-1.3b",
-               arch.name, shape.width, shape.height, shape.frames, dtype_label(dtype), need / kGiB,
-               available / kGiB, device.is_cuda() ? "GPU" : "CPU");
-}
 
 std::string device_words(c10::Device device) {
   if (device.is_cpu()) return fmt::format("cpu ({} threads)", at::get_num_threads());
@@ -64,15 +47,7 @@ bool all_finite(const at::Tensor& t) { return at::isfinite(t).all().item<bool>()
 // outputs as stand-ins (no encoder weights), everything resident.
 double predicted_peak(const ArchSpec& arch, const pipeline::VideoShape& shape, c10::Device device,
                       c10::ScalarType dtype, bool guided) {
-  static const std::map<std::string, std::string> variant_of = {
-      {"wan2.1-1.3b", "wan2.1-t2v-1.3b"},
-      {"wan2.1-14b", "wan2.1-t2v-14b"},
-      {"wan2.1-i2v-14b", "wan2.1-i2v-14b"},
-      {"wan2.2-5b", "wan2.2-ti2v-5b"},
-      {"wan2.2-a14b", "wan2.2-t2v-a14b"}};
-  const auto it = variant_of.find(arch.name);
-  if (it == variant_of.end()) return 0;
-  engine::ModelMemoryFacts facts = published_memory_facts(it->second);
+  engine::ModelMemoryFacts facts = memory_facts(arch);
   facts.experts = 1;
   facts.text_encoder_parameters = facts.image_encoder_parameters = 0;
   engine::MemorySettings s;
@@ -80,6 +55,19 @@ double predicted_peak(const ArchSpec& arch, const pipeline::VideoShape& shape, c
   s.guided = guided;
   s.gpu = device.is_cuda();
   return engine::estimate_memory(facts, shape, s).device_peak;
+}
+
+// Fails before anything is allocated when the memory model's peak for this benchmark cannot fit
+// the memory that is free now.
+void check_memory(const ArchSpec& arch, const pipeline::VideoShape& shape, c10::Device device,
+                  c10::ScalarType dtype, bool guided) {
+  const double need = predicted_peak(arch, shape, device, dtype, guided);
+  const double available = static_cast<double>(free_memory_bytes(device));
+  RAYVID_CHECK(available == 0 || need < available, OutOfMemory,
+               "--arch {} at {}x{}x{} in {} needs about {:.1f} GiB but {:.1f} GiB of {} memory is "
+               "free; use --dtype bf16, a smaller size, or a smaller --arch such as wan2.1-1.3b",
+               arch.name, shape.width, shape.height, shape.frames, dtype_label(dtype), need / kGiB,
+               available / kGiB, device.is_cuda() ? "GPU" : "CPU");
 }
 
 }  // namespace
@@ -118,7 +106,7 @@ ArchTiming time_architecture(const ArchSpec& arch, const pipeline::VideoShape& s
   const c10::ScalarType dtype = options.dtype.empty()
                                     ? (device.is_cuda() ? c10::kBFloat16 : c10::kFloat)
                                     : parse_dtype(options.dtype);
-  check_memory(arch, shape, tokens, device, dtype, options.guided);
+  check_memory(arch, shape, device, dtype, options.guided);
   auto scheduler = sampling::make_scheduler(options.sampler, sampling::SchedulerConfig{});
   c10::InferenceMode inference;
   reset_device_peak(device);

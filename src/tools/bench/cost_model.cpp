@@ -65,38 +65,35 @@ double vae_decode_flops(const ArchSpec& arch, const pipeline::VideoShape& shape)
   return flops_per_pixel_frame * shape.width * shape.height * shape.frames;
 }
 
-double MemoryPlan::peak() const {
-  return dit_weights + text_encoder_weights + other_weights + std::max(dit_activations, vae_decode);
+engine::ModelMemoryFacts memory_facts(const ArchSpec& a) {
+  engine::ModelMemoryFacts m;
+  m.dit_parameters = static_cast<double>(dit_parameters(a));
+  m.experts = a.experts;
+  m.dit_dim = a.dim, m.dit_ffn = a.ffn_dim, m.dit_layers = a.layers;
+  m.token_stride = a.token_stride();
+  m.text_tokens = a.text_tokens, m.image_tokens = a.image_tokens;
+  m.text_encoder_parameters = static_cast<double>(kUmt5XxlParameters);
+  if (a.needs_clip) m.image_encoder_parameters = static_cast<double>(kClipVitHParameters);
+  m.vae = a.vae == "wan2.2" ? models::wan_vae::WanVAEConfig::wan22()
+                            : models::wan_vae::WanVAEConfig::wan21();
+  return m;
 }
 
-MemoryPlan plan_memory(const ArchSpec& a, const pipeline::VideoShape& shape, const Tokens& t,
-                       double dtype_bytes) {
+MemoryPlan plan_memory(const ArchSpec& a, const pipeline::VideoShape& shape, double dtype_bytes,
+                       bool guided) {
+  engine::MemorySettings s;
+  s.dtype_bytes = static_cast<int64_t>(dtype_bytes);
+  s.guided = guided;
+  s.gpu = true;
+  s.profile = engine::MemoryProfile::kMax;
+  const engine::MemoryEstimate e = engine::estimate_memory(memory_facts(a), shape, s);
   MemoryPlan m;
-  m.dit_weights = static_cast<double>(dit_parameters(a)) * a.experts * dtype_bytes;
-  m.text_encoder_weights = static_cast<double>(kUmt5XxlParameters) * 2;  // bf16 as shipped
-  m.other_weights = static_cast<double>(vae_decoder_parameters(a)) * 4;  // fp32 decode
-  if (a.needs_clip) m.other_weights += static_cast<double>(kClipVitHParameters) * 2;
-  const double L = static_cast<double>(t.video), d = static_cast<double>(a.dim);
-  const double f = static_cast<double>(a.ffn_dim);
-  // Live per token at the widest point of a block: the fp32 residual stream (4d bytes), and either
-  // the attention phase (normed input, q, k, v, output: 5d in the compute dtype) or the FFN phase
-  // (normed input d, hidden f, activated hidden f). Attention is flash-style (no L x L matrix).
-  const double attention_phase = 4 * d + dtype_bytes * 5 * d;
-  const double ffn_phase = 4 * d + dtype_bytes * (d + 2 * f);
-  double per_token = std::max(attention_phase, ffn_phase);
-  if (a.vae == "wan2.2") per_token += 4 * 6 * d;  // TI2V: per-token modulation e0 [L, 6, d] fp32
-  m.dit_activations = L * per_token + static_cast<double>(t.context) * d * dtype_bytes * 4;
-  // VAE decode, fp32: the causal cache keeps 2 frames of the input of every temporal conv; in
-  // full-resolution channel equivalents that is 1182 channels (Wan2.1, counted in the test) or
-  // 894 (Wan2.2, from wan-family.md 6.4: 6.0 GiB at 1280x704), times 2 frames x 4 bytes. One
-  // 4-frame chunk at the widest full-resolution stage keeps ~4 buffers of 96 channels (Wan2.1) or
-  // 64 full-resolution equivalents (Wan2.2: 256 channels at half resolution). Plus the decoded
-  // video in fp32.
-  const double pixels = static_cast<double>(shape.width) * shape.height;
-  const double cache_channels = a.vae == "wan2.2" ? 894.0 : 1182.25;
-  const double chunk_channels = a.vae == "wan2.2" ? 64.0 : 96.0;
-  m.vae_decode = pixels * (cache_channels * 2 * 4 + 4 * chunk_channels * 4 * 4) +
-                 3.0 * shape.frames * pixels * 4;
+  m.dit_weights = e.dit_weights * a.experts;
+  m.text_encoder_weights = e.text_encoder;
+  m.other_weights = e.vae_weights + e.image_encoder;
+  m.dit_activations = e.dit_activations + e.context_cache;
+  m.vae_decode = e.vae_decode;
+  m.peak = e.device_peak;
   return m;
 }
 
@@ -116,7 +113,7 @@ CostPlan plan_cost(const ArchSpec& arch, const pipeline::VideoShape& shape,
   p.forward = dit_forward_flops(arch, p.tokens);
   p.vae_flops = vae_decode_flops(arch, shape);
   p.text_encoder_flops = (guided ? 2 : 1) * umt5_flops();
-  p.memory = plan_memory(arch, shape, p.tokens, dtype_bytes);
+  p.memory = plan_memory(arch, shape, dtype_bytes, guided);
   const double peak = device.matmul_tflops * 1e12, bandwidth = device.bandwidth_gbs * 1e9;
   // A forward reads every weight of the active expert once; activations mostly stay in cache.
   const double forward_bytes = static_cast<double>(dit_parameters(arch)) * dtype_bytes;
@@ -124,7 +121,7 @@ CostPlan plan_cost(const ArchSpec& arch, const pipeline::VideoShape& shape,
   p.step_seconds = (guided ? 2 : 1) * p.forward_seconds;
   p.vae_seconds = std::max(p.vae_flops / peak, p.memory.vae_decode / bandwidth);
   p.run_seconds = p.text_encoder_flops / peak + steps * p.step_seconds + p.vae_seconds;
-  p.fits = p.memory.peak() <= device.memory_gb * 1e9;
+  p.fits = p.memory.peak <= device.memory_gb * 1e9;
   return p;
 }
 

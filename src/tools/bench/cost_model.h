@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/memory_model.h"
 #include "pipeline/presets.h"
 #include "tools/bench/arch_spec.h"
 #include "tools/bench/device_spec.h"
@@ -35,17 +36,23 @@ ForwardFlops dit_forward_flops(const ArchSpec& arch, const Tokens& tokens);
 // VAE decode of the whole video (2.1: ~8.5 MFLOP, 2.2: ~18.3 MFLOP per output pixel per frame).
 double vae_decode_flops(const ArchSpec& arch, const pipeline::VideoShape& shape);
 
+// Memory under the max profile (everything resident), from the engine's memory model
+// (engine/memory_model.h): the one count the planner, `--memory auto` and `bench --memory-table`
+// use too.
 struct MemoryPlan {
   double dit_weights = 0;  // every expert resident, in the compute dtype
   double text_encoder_weights = 0;
-  double other_weights = 0;    // VAE decoder (+ CLIP for Wan2.1 I2V)
-  double dit_activations = 0;  // peak live tensors of one forward at batch 1
-  double vae_decode = 0;       // causal feature cache + one chunk's working set + the output
-  double peak() const;         // weights + max(DiT activations, VAE decode)
+  double other_weights = 0;    // VAE (+ CLIP for Wan2.1 I2V)
+  double dit_activations = 0;  // one forward's peak live tensors + the prompt's K/V cache
+  double vae_decode = 0;       // the decode's working set + the video
+  double peak = 0;             // the model's device peak: weights + the widest stage
 };
 
-MemoryPlan plan_memory(const ArchSpec& arch, const pipeline::VideoShape& shape,
-                       const Tokens& tokens, double dtype_bytes);
+// The memory model's facts for an architecture: parameter counts and shapes.
+engine::ModelMemoryFacts memory_facts(const ArchSpec& arch);
+
+MemoryPlan plan_memory(const ArchSpec& arch, const pipeline::VideoShape& shape, double dtype_bytes,
+                       bool guided);
 
 struct CostPlan {
   ArchSpec arch;

@@ -96,9 +96,11 @@ std::string format_plan(const CostPlan& p, const std::optional<MeasuredRun>& mea
       human_bytes(m.dit_weights), a.experts > 1 ? " (both experts)" : "",
       human_bytes(m.text_encoder_weights), human_bytes(m.other_weights),
       human_bytes(m.dit_activations), human_bytes(m.vae_decode));
-  s += fmt::format("  peak (all resident): {} of {:.0f} GB{}\n", human_bytes(m.peak()),
-                   p.device.memory_gb,
-                   p.fits ? "" : "  -> does not fit: offload umT5/experts or use a smaller size");
+  s += fmt::format(
+      "  peak (all resident): {} of {:.0f} GB{}\n", human_bytes(m.peak), p.device.memory_gb,
+      p.fits
+          ? ""
+          : "  -> does not fit: --memory balanced or low frees it (rayvid bench --memory-table)");
   s += fmt::format("  floor: {} per forward, {} per step, VAE decode {}, run {}\n",
                    human_seconds(p.forward_seconds), human_seconds(p.step_seconds),
                    human_seconds(p.vae_seconds), human_seconds(p.run_seconds));
@@ -143,7 +145,7 @@ nlohmann::json plan_json(const CostPlan& p, const std::optional<MeasuredRun>& me
         {"other_weights", p.memory.other_weights},
         {"dit_activations", p.memory.dit_activations},
         {"vae_decode", p.memory.vae_decode},
-        {"peak", p.memory.peak()}}},
+        {"peak", p.memory.peak}}},
       {"floor_seconds",
        {{"forward", p.forward_seconds},
         {"step", p.step_seconds},
