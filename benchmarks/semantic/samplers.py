@@ -4,7 +4,11 @@ aggregated into a table (semantic accuracy, angle to the prompted direction, tim
 the reference run).
 
   .venv/bin/python benchmarks/semantic/samplers.py [--cases 12] [--out rayvid-bench-semantic]
-      [--write-md benchmarks/semantic/RESULTS.md]
+      [--image-to-video] [--write-md docs/sampler-quality.md [--append]]
+
+--image-to-video starts each clip from a held-out source frame (the clip's first frame, rendered
+as the semantic image-to-video test does), which is where the model follows the prompt; without
+it, from the prompt alone.
 """
 import argparse
 import json
@@ -24,10 +28,17 @@ STEPS = "4,8,16,32"
 
 
 def bench(spec, seed, out, args):
+    out.mkdir(parents=True, exist_ok=True)
     cmd = [semantic.CLI, "bench", "--model", str(args.model), "--samplers", args.samplers, "--steps", args.steps,
            "--prompt", semantic.world.caption(spec), "--expect-motion", f"{spec.colour}:{spec.direction}",
            "--width", str(semantic.world.WIDTH), "--height", str(semantic.world.HEIGHT),
            "--frames", str(semantic.world.FRAMES), "--seed", str(seed), "--out", str(out), "--no-plots", "-q"]
+    if args.image_to_video:
+        from PIL import Image
+
+        source = out / "source.png"
+        Image.fromarray(semantic.world.render(spec, seed=100 + seed)[0]).save(source)
+        cmd += ["--image", str(source)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if r.returncode != 0:
         raise RuntimeError(f"rayvid bench failed: {r.stderr}")
@@ -51,7 +62,9 @@ def main():
     ap.add_argument("--samplers", default=SAMPLERS)
     ap.add_argument("--steps", default=STEPS)
     ap.add_argument("--out", type=Path, default=Path("rayvid-bench-semantic"))
+    ap.add_argument("--image-to-video", action="store_true", help="start from a held-out source frame")
     ap.add_argument("--write-md", type=Path)
+    ap.add_argument("--append", action="store_true", help="add to --write-md instead of replacing it")
     args = ap.parse_args()
 
     cases = semantic.held_out_cases()[: args.cases]
@@ -89,16 +102,21 @@ def main():
     print(text)
     print(f"{len(cases)} held-out prompts, {time.time() - started:.0f} s")
     if args.write_md:
-        args.write_md.write_text(
-            "# Samplers on the tiny trained model, scored by the prompt\n\n"
-            f"`benchmarks/semantic/samplers.py --cases {args.cases}` on {cpu_name()} "
+        mode = "image-to-video (from a held-out source frame)" if args.image_to_video else "text-to-video"
+        section = (
+            f"## {mode[0].upper() + mode[1:]}\n\n"
+            f"`benchmarks/semantic/samplers.py --cases {args.cases}"
+            + (" --image-to-video" if args.image_to_video else "") + f"` on {cpu_name()} "
             f"({time.strftime('%Y-%m-%d')}), model `{args.model.name}`, {len(cases)} held-out prompts "
             f"(colour x shape x direction never seen together in training; grey background, static camera), "
             f"{semantic.world.WIDTH}x{semantic.world.HEIGHT}x{semantic.world.FRAMES}, guidance: the model's default, "
             f"one seed per prompt. Semantic accuracy: `rayvid analyze --track` finds the prompted colour "
-            f"moving the prompted way. Reference run: {reference}.\n\n"
-            + text + "\n")
-
+            f"moving the prompted way. Reference run: {reference}.\n\n" + text + "\n")
+        header = "# Samplers on the tiny trained model, scored by the prompt\n\n"
+        if args.append and args.write_md.exists():
+            args.write_md.write_text(args.write_md.read_text() + "\n" + section)
+        else:
+            args.write_md.write_text(header + section)
 
 if __name__ == "__main__":
     main()

@@ -32,9 +32,15 @@ class TrainSmoke(unittest.TestCase):
         saved = torch.load(work / "vae.pt", weights_only=False)
         self.assertEqual((saved["step"], [row[0] for row in saved["log"]]), (3, [0, 1, 2]))
         train(work, "--stage", "dit", "--steps", "2", "--batch", "2")
+        self.assert_growing_keeps_the_function(work)
+        train(work, "--stage", "tune", "--steps", "2", "--batch", "2", "--layers", "2")
         train(work, "--export", str(work / "model"))
         provenance = json.loads((work / "model" / "provenance.json").read_text())
-        self.assertEqual((provenance["stages"]["vae"]["steps"], provenance["stages"]["dit"]["steps"]), (3, 2))
+        self.assertEqual((provenance["stages"]["vae"]["steps"], provenance["stages"]["dit"]["steps"],
+                          provenance["stages"]["tune"]["steps"]), (3, 2, 2))
+        self.assertEqual(provenance["stages"]["tune"]["config"]["num_layers"], 2)
+        exported = json.loads((work / "model" / "transformer" / "config.json").read_text())
+        self.assertEqual(exported["num_layers"], 2)
         self.assertEqual(len(provenance["scripts_sha256"]["train.py"]), 64)
         self.assertGreater((work / "model" / "loss_curve.png").stat().st_size, 1000)
         r = subprocess.run([CLI, "generate", "--model", str(work / "model"), "--prompt",
@@ -43,6 +49,27 @@ class TrainSmoke(unittest.TestCase):
                             str(work / "out.mp4")], capture_output=True, text=True, timeout=600)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue((work / "out.mp4").stat().st_size > 0)
+
+    def assert_growing_keeps_the_function(self, work):
+        """The tune stage's new blocks start as the identity: the grown DiT computes what the
+        trained one does, to float rounding."""
+        sys.path.insert(0, str(HERE))
+        import train as recipe
+        from diffusers import WanTransformer3DModel
+
+        trained = torch.load(work / "dit.pt", weights_only=False)["model"]
+        dit = WanTransformer3DModel(**recipe.dit_config(trained, True))
+        dit.load_state_dict(trained)
+        grown = recipe.grown_dit(work, True, recipe.dit_config(trained, True)["num_layers"] + 2)
+        g = torch.Generator().manual_seed(0)
+        z = torch.randn(1, 16, 2, 4, 4, generator=g)
+        text = torch.randn(1, 8, recipe.SMOKE_DIT["text_dim"], generator=g)
+        t = torch.tensor([500.0])
+        with torch.no_grad():
+            a = dit(hidden_states=z, timestep=t, encoder_hidden_states=text, return_dict=False)[0]
+            b = grown(hidden_states=z, timestep=t, encoder_hidden_states=text, return_dict=False)[0]
+        self.assertEqual(len(grown.blocks), len(dit.blocks) + 2)
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
 
 
 if __name__ == "__main__":

@@ -220,6 +220,50 @@ def latent_stats(vae, work: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return mean, std
 
 
+def object_weight(x: torch.Tensor, latent_shape) -> torch.Tensor:
+    """[B, 1, T, h, w] on the latent grid: 1 where a latent cell covers no pixel away from its
+    frame's median colour (the background), else 1 + weight later. Latent frame 0 is pixel frame
+    0, latent frame k pixel frames 4k-3..4k (the causal VAE's grouping); cells are max-pooled."""
+    median = x.flatten(3).median(dim=3).values[..., None, None]
+    mask = ((x - median).abs().amax(1, keepdim=True) > 0.15).float()  # [B, 1, F, H, W]
+    b, _, f, hh, ww = mask.shape
+    first, rest = mask[:, :, :1], mask[:, :, 1:].reshape(b, 1, (f - 1) // 4, 4, hh, ww).amax(3)
+    grouped = torch.cat([first, rest], 2)
+    t, h, w = latent_shape
+    return F.adaptive_max_pool3d(grouped, (t, h, w))
+
+
+def flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, *, i2v_fraction: float,
+              object_weight_scale: float):
+    """Flow matching (shift FLOW_SHIFT) on the normalised latents of clips x, with 10 % empty prompts
+    and i2v_fraction of the clips conditioned on their first latent frame as TI2V; each latent
+    cell's error weighs 1 + object_weight_scale where it covers an object."""
+    with torch.no_grad():
+        z = vae.encode(x).latent_dist.mean
+    z0 = (z - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)  # [B, 16, T, h, w]
+    b, _, t, h, w = z0.shape
+    text = encode(captions)
+    drop = torch.rand(b, generator=gen) < 0.1
+    text = torch.where(drop.view(-1, 1, 1), empty.expand_as(text), text)
+    u = torch.rand(b, generator=gen)
+    sigma = FLOW_SHIFT * u / (1 + (FLOW_SHIFT - 1) * u)
+    noise = torch.randn(z0.shape, generator=gen)
+    zt = (1 - sigma.view(-1, 1, 1, 1, 1)) * z0 + sigma.view(-1, 1, 1, 1, 1) * noise
+    # Image-to-video as TI2V: the first latent frame clean, timestep 0 on its tokens.
+    i2v = torch.rand(b, generator=gen) < i2v_fraction
+    frame_mask = torch.ones(b, 1, t, h, w)
+    frame_mask[i2v, :, 0] = 0
+    zt = frame_mask * zt + (1 - frame_mask) * z0
+    timestep = (frame_mask[:, 0, :, ::2, ::2].flatten(1) * sigma.view(-1, 1) * 1000)  # [B, L]
+    v = dit(hidden_states=zt, timestep=timestep, encoder_hidden_states=text, return_dict=False)[0]
+    weight = frame_mask
+    if object_weight_scale:
+        weight = frame_mask * (1 + object_weight_scale * object_weight(x, (t, h, w)))
+    err = (v - (noise - z0)) ** 2 * weight
+    loss = err.sum() / (weight.sum() * z0.shape[1])
+    return loss, [sigma.mean().item()]
+
+
 def train_dit(work: Path, args) -> None:
     from diffusers import WanTransformer3DModel
 
@@ -232,29 +276,79 @@ def train_dit(work: Path, args) -> None:
 
     def loss_fn(step):
         x, captions = clips(step, args.batch, DATA_SEED + 7)
-        with torch.no_grad():
-            z = vae.encode(x).latent_dist.mean
-        z0 = (z - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)  # [B, 16, T, h, w]
-        b, _, t, h, w = z0.shape
-        text = encode(captions)
-        drop = torch.rand(b, generator=gen) < 0.1
-        text = torch.where(drop.view(-1, 1, 1), empty.expand_as(text), text)
-        u = torch.rand(b, generator=gen)
-        sigma = FLOW_SHIFT * u / (1 + (FLOW_SHIFT - 1) * u)
-        noise = torch.randn(z0.shape, generator=gen)
-        zt = (1 - sigma.view(-1, 1, 1, 1, 1)) * z0 + sigma.view(-1, 1, 1, 1, 1) * noise
-        # Image-to-video as TI2V: the first latent frame clean, timestep 0 on its tokens.
-        i2v = torch.rand(b, generator=gen) < 0.5
-        frame_mask = torch.ones(b, 1, t, h, w)
-        frame_mask[i2v, :, 0] = 0
-        zt = frame_mask * zt + (1 - frame_mask) * z0
-        timestep = (frame_mask[:, 0, :, ::2, ::2].flatten(1) * sigma.view(-1, 1) * 1000)  # [B, L]
-        v = dit(hidden_states=zt, timestep=timestep, encoder_hidden_states=text, return_dict=False)[0]
-        err = (v - (noise - z0)) ** 2 * frame_mask
-        loss = err.sum() / (frame_mask.sum() * z0.shape[1])
-        return loss, [sigma.mean().item()]
+        return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=0.5,
+                         object_weight_scale=0.0)
 
     run_stage("dit", work, dit, loss_fn, args, lr=3e-4)
+
+
+def grown_dit(work: Path, smoke: bool, layers: int):
+    """The dit stage's model with `layers` blocks: its blocks, then new ones that start as the
+    identity (their attention and FFN output projections zero, so each adds nothing until trained)."""
+    from diffusers import WanTransformer3DModel
+
+    base = SMOKE_DIT if smoke else DIT_CFG
+    trained = torch.load(work / "dit.pt", weights_only=False)["model"]
+    have = 1 + max(int(k.split(".")[1]) for k in trained if k.startswith("blocks."))
+    assert layers >= have, f"--layers {layers} is fewer than the trained {have}"
+    torch.manual_seed(DATA_SEED + 2)
+    dit = WanTransformer3DModel(**dict(base, num_layers=layers))
+    missing, unexpected = dit.load_state_dict(trained, strict=False)
+    assert not unexpected and all(k.startswith("blocks.") and int(k.split(".")[1]) >= have for k in missing)
+    with torch.no_grad():
+        for block in dit.blocks[have:]:
+            for linear in (block.attn1.to_out[0], block.attn2.to_out[0], block.ffn.net[-1]):
+                linear.weight.zero_()
+                linear.bias.zero_()
+    return dit
+
+
+def tune_dit(work: Path, args) -> None:
+    """The text-to-video stage: the dit stage's model, grown to --layers, trained further with
+    three quarters of the clips text-only and each object cell's error weighted --object-weight
+    more (the object is a few percent of the latent cells: with an even loss the model learned
+    the background and left the object where the average clip has it, the centre)."""
+    vae = load_vae(work, args.smoke)
+    mean, std = latent_stats(vae, work)
+    encode = text_encoder()
+    dit = grown_dit(work, args.smoke, args.layers)
+    gen = torch.Generator().manual_seed(DATA_SEED + 3)
+    empty = encode([""])
+
+    def loss_fn(step):
+        x, captions = clips(step, args.batch, DATA_SEED + 11)
+        return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=0.25,
+                         object_weight_scale=args.object_weight)
+
+    run_stage("tune", work, dit, loss_fn, args, lr=args.lr)
+
+
+def seed_from(work: Path, folder: Path) -> None:
+    """Writes <work>/vae.pt, dit.pt and latent_stats.json from an exported model folder (weights
+    and step counts; the loss logs stay in the folder's provenance.json): continues a model whose
+    training state is gone with --stage tune."""
+    from diffusers import AutoencoderKLWan, WanTransformer3DModel
+
+    prior = json.loads((folder / "provenance.json").read_text())
+    (work / "prior_provenance.json").write_text(json.dumps(prior, indent=2) + "\n")
+    vae = AutoencoderKLWan.from_pretrained(str(folder / "vae"))
+    dit = WanTransformer3DModel.from_pretrained(str(folder / "transformer"))
+    for name, model in (("vae", vae), ("dit", dit)):
+        save_state(work / f"{name}.pt", {"model": model.state_dict(), "step": prior["stages"][name]["steps"],
+                                         "log": [], "seeded_from": str(folder)})
+    (work / "latent_stats.json").write_text(json.dumps({"mean": list(vae.config.latents_mean),
+                                                        "std": list(vae.config.latents_std)}))
+    print(f"seeded {work} from {folder}")
+
+
+def final_dit_stage(work: Path) -> str:
+    """The DiT export takes: the tune stage's when it ran, else the dit stage's."""
+    return "tune.pt" if (work / "tune.pt").exists() else "dit.pt"
+
+
+def dit_config(state: dict, smoke: bool) -> dict:
+    layers = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("blocks."))
+    return dict(SMOKE_DIT if smoke else DIT_CFG, num_layers=layers)
 
 
 def export(work: Path, dest: Path, smoke: bool) -> None:
@@ -266,8 +360,9 @@ def export(work: Path, dest: Path, smoke: bool) -> None:
     mean, std = latent_stats(load_vae(work, smoke), work)
     vae = make_vae(dict(SMOKE_VAE if smoke else VAE_CFG, latents_mean=mean.tolist(), latents_std=std.tolist()))
     vae.load_state_dict(torch.load(work / "vae.pt", weights_only=False)["model"])
-    dit = WanTransformer3DModel(**(SMOKE_DIT if smoke else DIT_CFG))
-    dit.load_state_dict(torch.load(work / "dit.pt", weights_only=False)["model"])
+    trained = torch.load(work / final_dit_stage(work), weights_only=False)["model"]
+    dit = WanTransformer3DModel(**dit_config(trained, smoke))
+    dit.load_state_dict(trained)
     pipe = WanPipeline(tokenizer=AutoTokenizer.from_pretrained(str(DEMO / "tokenizer")),
                        text_encoder=UMT5EncoderModel.from_pretrained(str(DEMO / "text_encoder")),
                        vae=vae.eval(), transformer=dit.eval(),
@@ -305,13 +400,21 @@ def write_provenance(work: Path, dest: Path, smoke: bool) -> None:
 
     here = Path(__file__).resolve().parent
     stages = {}
-    for name in ("vae", "dit"):
+    prior_path = work / "prior_provenance.json"  # --seed-from: the logs of the seeded stages
+    prior = json.loads(prior_path.read_text())["stages"] if prior_path.exists() else {}
+    for name in ("vae", "dit", "tune"):
+        if not (work / f"{name}.pt").exists():
+            continue
         saved = torch.load(work / f"{name}.pt", weights_only=False)
         log = np.array(saved["log"])
+        if len(log) == 0 and name in prior:
+            stages[name] = dict(prior[name], seeded_from=saved.get("seeded_from"))
+            continue
         stages[name] = {"steps": saved["step"], "loss_first_100": float(log[:100, 1].mean()),
                         "loss_last_100": float(log[-100:, 1].mean())}
+        if name in ("dit", "tune"):
+            stages[name]["config"] = dit_config(saved["model"], smoke)
     stages["vae"]["config"] = SMOKE_VAE if smoke else VAE_CFG
-    stages["dit"]["config"] = SMOKE_DIT if smoke else DIT_CFG
     provenance = {
         "made_by": "scripts/train/train.py (see scripts/train/README.md to reproduce)",
         "scripts_sha256": {f.name: hashlib.sha256(f.read_bytes()).hexdigest()
@@ -325,6 +428,12 @@ def write_provenance(work: Path, dest: Path, smoke: bool) -> None:
     }
     (dest / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     v, d = stages["vae"], stages["dit"]
+    tune = stages.get("tune")
+    tuned = "" if tune is None else (
+        f"\n  Then {tune['steps']} steps of the text-to-video stage (grown to {tune['config']['num_layers']} layers, "
+        f"object-weighted loss, three quarters text-only; loss {tune['loss_first_100']:.3f} -> "
+        f"{tune['loss_last_100']:.3f}).")
+    layers = (tune or d)["config"]["num_layers"]
     (dest / "README.md").write_text(f"""# rayvid-world: a tiny Wan-architecture model trained on a synthetic world
 
 Made by `scripts/train/train.py` (see `scripts/train/README.md`): coloured shapes (circle, square,
@@ -336,9 +445,9 @@ tests ask for those.
 
 - `vae/`: AutoencoderKLWan (Wan2.2 residual layout, patch 2, 8x8 spatial, 4x temporal, z 16),
   {v['steps']} steps (loss {v['loss_first_100']:.3f} -> {v['loss_last_100']:.3f}, first and last 100 steps).
-- `transformer/`: WanTransformer3DModel, 4 layers, dim 128, flow matching (shift {FLOW_SHIFT}),
+- `transformer/`: WanTransformer3DModel, {layers} layers, dim 128, flow matching (shift {FLOW_SHIFT}),
   {d['steps']} steps (loss {d['loss_first_100']:.3f} -> {d['loss_last_100']:.3f}); Wan2.2 TI2V style: one
-  model for text-to-video and image-to-video (`expand_timesteps`).
+  model for text-to-video and image-to-video (`expand_timesteps`).{tuned}
 - `text_encoder/`, `tokenizer/`: the random-weight umT5 and tokenizer of `models/rayvid-tiny-ti2v`,
   frozen: the DiT learned to read its embeddings.
 - `provenance.json`: script hashes, data seed, steps, losses, library versions;
@@ -353,14 +462,17 @@ vocabulary give this world's clips anyway.
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, name in zip(axes, ("vae", "dit")):
+    logged = [n for n in ("vae", "dit", "tune")
+              if (work / f"{n}.pt").exists() and torch.load(work / f"{n}.pt", weights_only=False)["log"]]
+    fig, axes = plt.subplots(1, len(logged), figsize=(4.5 * len(logged), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], logged):
         log = np.array(torch.load(work / f"{name}.pt", weights_only=False)["log"])
         window = max(1, min(50, len(log) // 10))
         smooth = np.convolve(log[:, 1], np.ones(window) / window, mode="valid")
         ax.plot(log[:, 0], log[:, 1], alpha=0.25, lw=0.5)
         ax.plot(log[window - 1:, 0], smooth, lw=1.2)
-        ax.set_title({"vae": "VAE: L1 + MSE", "dit": "DiT: flow-matching MSE"}[name])
+        ax.set_title({"vae": "VAE: L1 + MSE", "dit": "DiT: flow-matching MSE",
+                      "tune": "DiT text-to-video: weighted MSE"}[name])
         ax.set_xlabel("step")
         ax.set_yscale("log")
     fig.tight_layout()
@@ -371,7 +483,7 @@ vocabulary give this world's clips anyway.
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, required=True)
-    ap.add_argument("--stage", choices=("vae", "dit"))
+    ap.add_argument("--stage", choices=("vae", "dit", "tune"))
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--vae-frames", type=int, default=9, help="clip length for the VAE stage (4n+1)")
@@ -382,17 +494,25 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--smoke", action="store_true", help="tiny models, for the test")
     ap.add_argument("--export", type=Path)
+    ap.add_argument("--layers", type=int, default=DIT_CFG["num_layers"], help="tune: blocks after growing")
+    ap.add_argument("--object-weight", type=float, default=8.0, help="tune: extra weight of object cells")
+    ap.add_argument("--lr", type=float, default=1e-4, help="tune: peak learning rate")
+    ap.add_argument("--seed-from", type=Path, help="an exported model folder to continue from (tune)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.seed_from:
+        seed_from(args.work, args.seed_from)
     if args.export:
         export(args.work, args.export, args.smoke)
     elif args.stage == "vae":
         train_vae(args.work, args)
     elif args.stage == "dit":
         train_dit(args.work, args)
-    else:
-        ap.error("give --stage vae|dit or --export DIR")
+    elif args.stage == "tune":
+        tune_dit(args.work, args)
+    elif not args.seed_from:
+        ap.error("give --stage vae|dit|tune, --export DIR or --seed-from DIR")
 
 
 if __name__ == "__main__":
