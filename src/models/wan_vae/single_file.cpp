@@ -109,19 +109,22 @@ VAEFile VAEFile::open(const std::filesystem::path& file) {
   // Wan2.2's stages nest their blocks (encoder.downsamples.N.downsamples.M), Wan2.1's are flat.
   const bool nested = any(".downsamples.0.downsamples.") || any(".upsamples.0.upsamples.");
   if (v.original_) {
-    // Wan2.1's decoder: its first upsampler sits after its stage's resnets, so its index is the
-    // count (Wan2.2's names carry the stage and need no count).
-    int64_t resnets = nested ? 0 : -1;
-    static const std::regex kResample(R"(^decoder\.upsamples\.(\d+)\.resample\..*)");
-    std::smatch m;
-    for (const auto& n : names)
-      if (std::regex_match(n, m, kResample)) {
-        const int64_t index = std::stoll(m[1]);
-        resnets = resnets < 0 ? index : std::min(resnets, index);
-      }
-    RAYVID_CHECK(nested || resnets > 0, BadInput,
-                 "{}: an original-layout Wan VAE without decoder upsamplers; the file is damaged",
-                 file.string());
+    // Wan2.1's flat decoder list: its first upsampler sits after its stage's resnets, so its
+    // index is the count. Wan2.2's names carry their stage and need no count.
+    int64_t resnets = 0;
+    if (!nested) {
+      static const std::regex kResample(R"(^decoder\.upsamples\.(\d+)\.resample\..*)");
+      std::smatch m;
+      resnets = -1;
+      for (const auto& n : names)
+        if (std::regex_match(n, m, kResample)) {
+          const int64_t index = std::stoll(m[1]);
+          resnets = resnets < 0 ? index : std::min(resnets, index);
+        }
+      RAYVID_CHECK(resnets > 0, BadInput,
+                   "{}: an original-layout Wan VAE without decoder upsamplers; the file is damaged",
+                   file.string());
+    }
     std::vector<std::string> unknown;
     for (const auto& n : names) {
       const auto d = wan_vae_original_to_diffusers(n, resnets);

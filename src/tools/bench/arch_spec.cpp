@@ -95,9 +95,4 @@ int64_t dit_parameters(const ArchSpec& a) {
   return a.layers * block + rest;
 }
 
-int64_t vae_decoder_parameters(const ArchSpec& arch) {
-  // wan-family.md 1.3: Wan2.1 VAE decoder 73.3M, Wan2.2 VAE decoder 555.0M.
-  return arch.vae == "wan2.2" ? 555'000'000 : 73'300'000;
-}
-
 }  // namespace rayvid::tools::bench

@@ -42,9 +42,8 @@ ArchSpec arch_spec(const std::string& name);
 // Exact parameter count of one DiT (one expert), from the layer shapes.
 int64_t dit_parameters(const ArchSpec& arch);
 
-// Parameter counts of the other components (wan-family.md section 1.3).
+// Parameter counts of the encoders (wan-family.md section 1.3); the VAE's come from its config.
 inline constexpr int64_t kUmt5XxlParameters = 5'680'910'336;
 inline constexpr int64_t kClipVitHParameters = 632'076'800;
-int64_t vae_decoder_parameters(const ArchSpec& arch);
 
 }  // namespace rayvid::tools::bench

@@ -98,9 +98,9 @@ std::string format_plan(const CostPlan& p, const std::optional<MeasuredRun>& mea
       human_bytes(m.dit_activations), human_bytes(m.vae_decode));
   s += fmt::format(
       "  peak (all resident): {} of {:.0f} GB{}\n", human_bytes(m.peak), p.device.memory_gb,
-      p.fits
-          ? ""
-          : "  -> does not fit: --memory balanced or low frees it (rayvid bench --memory-table)");
+      p.fits ? ""
+             : "  -> does not fit all resident: `rayvid bench --memory-table` has each --memory "
+               "profile's peak");
   s += fmt::format("  floor: {} per forward, {} per step, VAE decode {}, run {}\n",
                    human_seconds(p.forward_seconds), human_seconds(p.step_seconds),
                    human_seconds(p.vae_seconds), human_seconds(p.run_seconds));
