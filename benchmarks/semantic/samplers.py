@@ -37,7 +37,7 @@ def bench(spec, seed, out, args):
         from PIL import Image
 
         source = out / "source.png"
-        Image.fromarray(semantic.world.render(spec, seed=100 + seed)[0]).save(source)
+        Image.fromarray(semantic.source_frame(spec, 100 + seed, args.model)).save(source)
         cmd += ["--image", str(source)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if r.returncode != 0:

@@ -33,6 +33,12 @@ BACKGROUNDS = {"grey": (128, 128, 128), "black": (20, 20, 20), "white": (235, 23
 CAMERAS = ("static", "pan left", "pan right", "zoom in", "zoom out")
 
 WIDTH, HEIGHT, FRAMES, FPS = 96, 96, 17, 16
+# Where an object starts. "leaving": near the centre, on the side its motion leaves from (the first
+# trained model's world): the first frame gives the direction away, and that model learned to move
+# an object away from where it starts instead of reading the direction in the caption (one source,
+# or one seed, prompted with four directions moved one way). "anywhere": anywhere its whole path
+# stays in the unmoved view, so only the caption says where it goes.
+STARTS = ("anywhere", "leaving")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,18 +110,25 @@ def _draw(canvas: np.ndarray, shape: str, colour, cx: float, cy: float, r: float
 
 
 def render(spec: ClipSpec, seed: int, width: int = WIDTH, height: int = HEIGHT,
-           frames: int = FRAMES) -> np.ndarray:
+           frames: int = FRAMES, start: str = "anywhere") -> np.ndarray:
     """uint8 [frames, height, width, 3]. The world is a larger square canvas; the camera is a
-    window on it that pans or zooms; the object bounces off the world's edges."""
+    window on it that pans or zooms; the object bounces off the world's edges. `start` is one of
+    STARTS: where the object starts (a model is tested in the world it was trained in)."""
     rng = np.random.default_rng(seed)
     world = int(max(width, height) * 1.5)
     background = _background(spec, rng, world)
     radius = rng.uniform(0.09, 0.14) * width
     dx, dy = DIRECTIONS[spec.direction]
     speed = SPEEDS[spec.speed] * width / 96
-    # Start so that the motion stays mostly inside the view.
-    cx = world / 2 - dx * speed * frames / 2 + rng.uniform(-4, 4)
-    cy = world / 2 - dy * speed * frames / 2 + rng.uniform(-4, 4)
+    travel = speed * (frames - 1)
+    if start == "leaving":
+        cx = world / 2 - dx * speed * frames / 2 + rng.uniform(-4, 4)
+        cy = world / 2 - dy * speed * frames / 2 + rng.uniform(-4, 4)
+    elif start == "anywhere":
+        cx, cy = (world / 2 + u * max(0.0, size / 2 - radius - 2 - abs(d) * travel / 2) - d * travel / 2
+                  for u, size, d in zip(rng.uniform(-1, 1, 2), (width, height), (dx, dy)))
+    else:
+        raise ValueError(f"start {start!r} is not one of {STARTS}")
     out = np.empty((frames, height, width, 3), np.uint8)
     for f in range(frames):
         canvas = background.copy()

@@ -1,6 +1,7 @@
 """The synthetic world's promises (scripts/train/synthetic_world.py): the same seed renders the same
-clip, the object moves the way its caption says (the centroid of its colour), the camera moves the
-view, captions read right, and held-out combinations never reach the training set."""
+clip, the object moves the way its caption says (the centroid of its colour) from a start that does
+not give the direction away, the camera moves the view, captions read right, and held-out
+combinations never reach the training set."""
 import sys
 import unittest
 from pathlib import Path
@@ -31,6 +32,32 @@ class SyntheticWorld(unittest.TestCase):
                 moved = centroid(frames[-1], w.COLOURS["blue"]) - centroid(frames[0], w.COLOURS["blue"])
                 expected = np.array([dx, dy]) * w.SPEEDS[speed] * (w.FRAMES - 1)
                 self.assertLess(np.abs(moved - expected).max(), 3.0, (direction, speed, moved))
+
+    def test_the_start_does_not_give_the_direction_away(self):
+        # Starts spread over the view (slow objects start on both sides of the centre along their
+        # motion; quick ones, whose path is a third of the view, over 20 px of it) and the whole
+        # path stays in the view: the start alone does not say where an object goes.
+        for direction, (dx, dy) in w.DIRECTIONS.items():
+            along = 0 if dx else 1
+            for speed in w.SPEEDS:
+                starts, ends = [], []
+                for seed in range(32):
+                    frames = w.render(w.ClipSpec("circle", "red", direction, speed, "grey", "static"), seed)
+                    starts.append(centroid(frames[0], w.COLOURS["red"]))
+                    ends.append(centroid(frames[-1], w.COLOURS["red"]))
+                starts, ends = np.array(starts), np.array(ends)
+                spread = starts.max(0) - starts.min(0)
+                self.assertGreater(spread[along], 20, (direction, speed))
+                self.assertGreater(spread[1 - along], 40, (direction, speed))
+                if speed == "slowly":
+                    self.assertLess(starts[:, along].min(), w.WIDTH / 2 - 5, direction)
+                    self.assertGreater(starts[:, along].max(), w.WIDTH / 2 + 5, direction)
+                both = np.concatenate([starts, ends])
+                self.assertTrue(((both > 8) & (both < w.WIDTH - 8)).all(), (direction, speed))
+                # The first model's world ("leaving"): every start on the side the motion leaves from.
+                first = centroid(w.render(w.ClipSpec("circle", "red", direction, speed, "grey", "static"), 3,
+                                          start="leaving")[0], w.COLOURS["red"])
+                self.assertLess((first[along] - w.WIDTH / 2) * (dx or dy), -5, (direction, speed))
 
     def test_the_camera_moves_the_view(self):
         still = w.ClipSpec("circle", "green", "up", "slowly", "grey", "static")

@@ -1,5 +1,6 @@
 """A few steps of each training stage on tiny models (CI does not train): a stage cut off resumes
-where it stopped, the export is a diffusers folder rayvid loads and generates from."""
+where it stopped, the export (with the trained text encoder) is a diffusers folder rayvid loads and
+generates from."""
 import json
 import os
 import subprocess
@@ -31,6 +32,7 @@ class TrainSmoke(unittest.TestCase):
         self.assertIn("resumed at step 2", out)
         saved = torch.load(work / "vae.pt", weights_only=False)
         self.assertEqual((saved["step"], [row[0] for row in saved["log"]]), (3, [0, 1, 2]))
+        train(work, "--stage", "text", "--steps", "3", "--batch", "4")
         train(work, "--stage", "dit", "--steps", "2", "--batch", "2")
         self.assert_growing_keeps_the_function(work)
         train(work, "--stage", "tune", "--steps", "2", "--batch", "2", "--layers", "2")
@@ -39,6 +41,9 @@ class TrainSmoke(unittest.TestCase):
         self.assertEqual((provenance["stages"]["vae"]["steps"], provenance["stages"]["dit"]["steps"],
                           provenance["stages"]["tune"]["steps"]), (3, 2, 2))
         self.assertEqual(provenance["stages"]["tune"]["config"]["num_layers"], 2)
+        self.assertEqual(provenance["stages"]["text"]["steps"], 3)
+        self.assertEqual((provenance["world"]["start"], provenance["stages"]["dit"]["start"]), ("anywhere", "anywhere"))
+        self.assert_the_trained_text_encoder_is_exported(work)
         exported = json.loads((work / "model" / "transformer" / "config.json").read_text())
         self.assertEqual(exported["num_layers"], 2)
         self.assertEqual(len(provenance["scripts_sha256"]["train.py"]), 64)
@@ -49,6 +54,16 @@ class TrainSmoke(unittest.TestCase):
                             str(work / "out.mp4")], capture_output=True, text=True, timeout=600)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue((work / "out.mp4").stat().st_size > 0)
+
+    def assert_the_trained_text_encoder_is_exported(self, work):
+        from safetensors.torch import load_file
+
+        trained = torch.load(work / "text.pt", weights_only=False)["model"]
+        exported = load_file(work / "model" / "text_encoder" / "model.safetensors")
+        demo = load_file(REPO / "models" / "rayvid-tiny-ti2v" / "text_encoder" / "model.safetensors")
+        name = "encoder.block.0.layer.0.SelfAttention.q.weight"
+        torch.testing.assert_close(exported[name], trained["encoder." + name], rtol=0, atol=0)
+        self.assertFalse(torch.equal(exported[name], demo[name]))
 
     def assert_growing_keeps_the_function(self, work):
         """The tune stage's new blocks start as the identity: the grown DiT computes what the

@@ -55,13 +55,14 @@ SMOKE_VAE = dict(VAE_CFG, base_dim=4, decoder_base_dim=4)
 SMOKE_DIT = dict(DIT_CFG, num_attention_heads=2, ffn_dim=64, num_layers=1)
 FLOW_SHIFT = 3.0
 DATA_SEED = 20261202
+START = "anywhere"  # where the world's objects start (synthetic_world.STARTS); set by --start
 
 
 def clips(step: int, batch: int, seed: int, frames: int = world.FRAMES) -> tuple[torch.Tensor, list[str]]:
     """The batch for `step`: [B, 3, F, H, W] in [-1, 1] and the captions; a pure function of
     (seed, step), so resuming replays nothing and skips nothing."""
     specs = world.sample_specs(batch, seed + step, train=True)
-    video = np.stack([world.render(s, seed=(seed + step) * 1000 + i, frames=frames)
+    video = np.stack([world.render(s, seed=(seed + step) * 1000 + i, frames=frames, start=START)
                       for i, s in enumerate(specs)])
     x = torch.from_numpy(video).permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
     return x, [world.caption(s) for s in specs]
@@ -109,7 +110,7 @@ def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: 
         out_of_time = args.minutes and time.time() - started > args.minutes * 60
         if done or out_of_time or state["step"] % args.save_every == 0:
             save_state(path, {"model": model.state_dict(), "opt": opt.state_dict(), "step": state["step"],
-                              "log": state["log"], "rng": torch.get_rng_state()})
+                              "log": state["log"], "rng": torch.get_rng_state(), "start": START})
             last_save = time.time()
         if out_of_time:
             print(f"{name}: stopped after {args.minutes} min at step {state['step']} (resumable)")
@@ -183,11 +184,63 @@ def load_vae(work: Path, smoke: bool):
     return vae.eval().requires_grad_(False)
 
 
-def text_encoder():
+# What a caption says, attribute by attribute: the text stage's targets.
+ATTRIBUTES = {"shape": world.SHAPES, "colour": tuple(world.COLOURS), "direction": tuple(world.DIRECTIONS),
+              "speed": tuple(world.SPEEDS), "background": tuple(world.BACKGROUNDS), "camera": world.CAMERAS}
+
+
+def text_model(work: Path):
+    """The umT5 the DiT reads: the text stage's when it ran, else the demo's random one."""
+    from transformers import UMT5EncoderModel
+
+    enc = UMT5EncoderModel.from_pretrained(str(DEMO / "text_encoder"))
+    if (work / "text.pt").exists():
+        trained = torch.load(work / "text.pt", weights_only=False)["model"]
+        enc.load_state_dict({k[len("encoder."):]: v for k, v in trained.items() if k.startswith("encoder.")})
+    return enc
+
+
+def train_text(work: Path, args) -> None:
+    """The text encoder: the demo's random umT5 trained so that each token of a caption carries what
+    the whole caption says (a linear head per attribute reads shape, colour, direction, speed,
+    background and camera from every token). With the random umT5 the DiT learned the colour (whose
+    tokens stand out) but never the direction, whose words it had to find among 500 padding keys
+    with a loss signal of a few percent; a real Wan reads a pretrained umT5 for the same reason."""
     from transformers import AutoTokenizer, UMT5EncoderModel
 
     tok = AutoTokenizer.from_pretrained(str(DEMO / "tokenizer"))
-    enc = UMT5EncoderModel.from_pretrained(str(DEMO / "text_encoder")).eval().requires_grad_(False)
+    enc = UMT5EncoderModel.from_pretrained(str(DEMO / "text_encoder"))  # resumed by run_stage
+    heads = torch.nn.ModuleDict({k: torch.nn.Linear(enc.config.d_model, len(v)) for k, v in ATTRIBUTES.items()})
+    model = torch.nn.ModuleDict({"encoder": enc, "heads": heads})
+
+    def batch_loss(specs):
+        t = tok([world.caption(s) for s in specs], padding="longest", return_tensors="pt")
+        h = enc(t.input_ids, t.attention_mask).last_hidden_state  # [B, L, d]
+        mask = t.attention_mask.bool()
+        losses, right = [], []
+        for k, values in ATTRIBUTES.items():
+            target = torch.tensor([values.index(getattr(s, k)) for s in specs])
+            logits = heads[k](h)[mask]
+            labels = target[:, None].expand(mask.shape)[mask]
+            losses.append(F.cross_entropy(logits, labels))
+            right.append((logits.argmax(-1) == labels).float().mean().item())
+        return sum(losses) / len(losses), min(right)
+
+    def loss_fn(step):
+        return batch_loss(world.sample_specs(args.batch, DATA_SEED + 13 + step))[0], []
+
+    run_stage("text", work, model, loss_fn, args, lr=args.lr or 1e-3)
+    model.eval()
+    with torch.no_grad():
+        _, worst = batch_loss(list(world.all_specs(train=False))[::7])
+    print(f"text: every attribute read from every token of held-out captions: worst {worst * 100:.1f} %")
+
+
+def text_encoder(work: Path):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(DEMO / "tokenizer"))
+    enc = text_model(work).eval().requires_grad_(False)
     cache: dict[str, torch.Tensor] = {}
 
     def encode(prompts: list[str]) -> torch.Tensor:
@@ -269,7 +322,7 @@ def train_dit(work: Path, args) -> None:
 
     vae = load_vae(work, args.smoke)
     mean, std = latent_stats(vae, work)
-    encode = text_encoder()
+    encode = text_encoder(work)
     dit = WanTransformer3DModel(**(SMOKE_DIT if args.smoke else DIT_CFG))
     gen = torch.Generator().manual_seed(DATA_SEED + 1)
     empty = encode([""])
@@ -305,22 +358,22 @@ def grown_dit(work: Path, smoke: bool, layers: int):
 
 def tune_dit(work: Path, args) -> None:
     """The text-to-video stage: the dit stage's model, grown to --layers, trained further with
-    three quarters of the clips text-only and each object cell's error weighted --object-weight
+    --i2v-fraction of the clips image-to-video (the rest text-only) and each object cell's error weighted --object-weight
     more (the object is a few percent of the latent cells: with an even loss the model learned
     the background and left the object where the average clip has it, the centre)."""
     vae = load_vae(work, args.smoke)
     mean, std = latent_stats(vae, work)
-    encode = text_encoder()
+    encode = text_encoder(work)
     dit = grown_dit(work, args.smoke, args.layers)
     gen = torch.Generator().manual_seed(DATA_SEED + 3)
     empty = encode([""])
 
     def loss_fn(step):
         x, captions = clips(step, args.batch, DATA_SEED + 11)
-        return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=0.25,
+        return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=args.i2v_fraction,
                          object_weight_scale=args.object_weight)
 
-    run_stage("tune", work, dit, loss_fn, args, lr=args.lr)
+    run_stage("tune", work, dit, loss_fn, args, lr=args.lr or 1e-4)
 
 
 def seed_from(work: Path, folder: Path) -> None:
@@ -352,10 +405,10 @@ def dit_config(state: dict, smoke: bool) -> dict:
 
 
 def export(work: Path, dest: Path, smoke: bool) -> None:
-    """The diffusers folder: trained VAE (with its latent statistics) and DiT, the demo's umT5 and
-    tokenizer, UniPC with the training shift, WanPipeline(expand_timesteps=True)."""
+    """The diffusers folder: trained VAE (with its latent statistics) and DiT, the umT5 (the text
+    stage's, else the demo's) and the demo's tokenizer, UniPC with the training shift, WanPipeline(expand_timesteps=True)."""
     from diffusers import UniPCMultistepScheduler, WanPipeline, WanTransformer3DModel
-    from transformers import AutoTokenizer, UMT5EncoderModel
+    from transformers import AutoTokenizer
 
     mean, std = latent_stats(load_vae(work, smoke), work)
     vae = make_vae(dict(SMOKE_VAE if smoke else VAE_CFG, latents_mean=mean.tolist(), latents_std=std.tolist()))
@@ -364,7 +417,7 @@ def export(work: Path, dest: Path, smoke: bool) -> None:
     dit = WanTransformer3DModel(**dit_config(trained, smoke))
     dit.load_state_dict(trained)
     pipe = WanPipeline(tokenizer=AutoTokenizer.from_pretrained(str(DEMO / "tokenizer")),
-                       text_encoder=UMT5EncoderModel.from_pretrained(str(DEMO / "text_encoder")),
+                       text_encoder=text_model(work).eval(),
                        vae=vae.eval(), transformer=dit.eval(),
                        scheduler=UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True,
                                                          num_train_timesteps=1000, flow_shift=FLOW_SHIFT),
@@ -372,26 +425,27 @@ def export(work: Path, dest: Path, smoke: bool) -> None:
     pipe.save_pretrained(str(dest), safe_serialization=True)
     import shutil
     shutil.copy(DEMO / "tokenizer" / "spiece.model", dest / "tokenizer" / "spiece.model")
-    write_provenance(work, dest, smoke)
-    write_examples(dest)
+    start = write_provenance(work, dest, smoke)
+    write_examples(dest, start)
     print(f"exported {dest}")
 
 
-def write_examples(dest: Path) -> None:
+def write_examples(dest: Path, start: str) -> None:
     """examples/: a held-out source frame for image-to-video (the demo's), its prompt and colour."""
     from PIL import Image
 
     spec = world.ClipSpec("circle", "blue", "up", "quickly", "grey", "static")
     assert world.held_out(spec.shape, spec.colour, spec.direction)
     (dest / "examples").mkdir(exist_ok=True)
-    Image.fromarray(world.render(spec, seed=7)[0]).save(dest / "examples" / "source.png")
+    Image.fromarray(world.render(spec, seed=7, start=start)[0]).save(dest / "examples" / "source.png")
     (dest / "examples" / "source.txt").write_text(world.caption(spec) + "\n")
     (dest / "examples" / "source.colour").write_text(spec.colour + "\n")
 
 
-def write_provenance(work: Path, dest: Path, smoke: bool) -> None:
+def write_provenance(work: Path, dest: Path, smoke: bool) -> str:
     """provenance.json (what made these weights: the scripts' hashes, the data seed, each stage's
-    steps and final losses, library versions) and loss_curve.png beside the weights."""
+    steps, final losses and world, library versions) and loss_curve.png beside the weights. Returns
+    where the final DiT's world starts its objects (the world the model is to be tested in)."""
     import hashlib
     import platform
 
@@ -402,16 +456,17 @@ def write_provenance(work: Path, dest: Path, smoke: bool) -> None:
     stages = {}
     prior_path = work / "prior_provenance.json"  # --seed-from: the logs of the seeded stages
     prior = json.loads(prior_path.read_text())["stages"] if prior_path.exists() else {}
-    for name in ("vae", "dit", "tune"):
+    for name in ("text", "vae", "dit", "tune"):
         if not (work / f"{name}.pt").exists():
             continue
         saved = torch.load(work / f"{name}.pt", weights_only=False)
         log = np.array(saved["log"])
         if len(log) == 0 and name in prior:
-            stages[name] = dict(prior[name], seeded_from=saved.get("seeded_from"))
+            # Models exported before the world had a choice of start were trained with "leaving".
+            stages[name] = dict({"start": "leaving"}, **prior[name], seeded_from=saved.get("seeded_from"))
             continue
         stages[name] = {"steps": saved["step"], "loss_first_100": float(log[:100, 1].mean()),
-                        "loss_last_100": float(log[-100:, 1].mean())}
+                        "loss_last_100": float(log[-100:, 1].mean()), "start": saved.get("start", "leaving")}
         if name in ("dit", "tune"):
             stages[name]["config"] = dit_config(saved["model"], smoke)
     stages["vae"]["config"] = SMOKE_VAE if smoke else VAE_CFG
@@ -421,8 +476,11 @@ def write_provenance(work: Path, dest: Path, smoke: bool) -> None:
                            for f in (here / "train.py", here / "synthetic_world.py")},
         "data_seed": DATA_SEED, "flow_shift": FLOW_SHIFT,
         "clip": {"width": world.WIDTH, "height": world.HEIGHT, "frames": world.FRAMES, "fps": world.FPS},
+        "world": {"start": stages[final_dit_stage(work)[:-3]]["start"]},
         "stages": stages,
-        "text_encoder": "the demo model's random umT5 and its tokenizer (models/rayvid-tiny-ti2v), frozen",
+        "text_encoder": ("the demo model's umT5 (models/rayvid-tiny-ti2v) after the text stage, frozen after it"
+                         if "text" in stages else "the demo model's random umT5 (models/rayvid-tiny-ti2v), frozen"),
+        "tokenizer": "the demo model's (models/rayvid-tiny-ti2v)",
         "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__,
                      "transformers": transformers.__version__, "python": platform.python_version()},
     }
@@ -430,16 +488,26 @@ def write_provenance(work: Path, dest: Path, smoke: bool) -> None:
     v, d = stages["vae"], stages["dit"]
     tune = stages.get("tune")
     tuned = "" if tune is None else (
-        f"\n  Then {tune['steps']} steps of the text-to-video stage (grown to {tune['config']['num_layers']} layers, "
-        f"object-weighted loss, three quarters text-only; loss {tune['loss_first_100']:.3f} -> "
+        f"\n  Then {tune['steps']} steps of the tune stage ({tune['config']['num_layers']} layers, "
+        f"object-weighted loss, reading the trained text encoder; loss {tune['loss_first_100']:.3f} -> "
         f"{tune['loss_last_100']:.3f}).")
     layers = (tune or d)["config"]["num_layers"]
+    where_objects_start = {
+        "anywhere": "Objects start anywhere their path\nstays in view (world start `anywhere`).",
+        "leaving": "Objects start on the side their motion\nleaves from (world start `leaving`): the first "
+                   "frame gives the direction away."}[provenance["world"]["start"]]
+    text = stages.get("text")
+    text_note = ("the random-weight umT5 and tokenizer of `models/rayvid-tiny-ti2v`,\n  frozen: the DiT "
+                 "learned to read its embeddings." if text is None else
+                 f"the umT5 of `models/rayvid-tiny-ti2v` trained {text['steps']} steps so that\n  every token "
+                 "of a caption carries its shape, colour, direction, speed, background and camera\n  (loss "
+                 f"{text['loss_first_100']:.3f} -> {text['loss_last_100']:.3f}), then frozen; the tokenizer is the demo's.")
     (dest / "README.md").write_text(f"""# rayvid-world: a tiny Wan-architecture model trained on a synthetic world
 
 Made by `scripts/train/train.py` (see `scripts/train/README.md`): coloured shapes (circle, square,
 triangle; red, green, blue, yellow, purple, orange) moving left, right, up or down, slowly or
 quickly, over grey, black, white or textured backgrounds, under a static camera, pans and zooms;
-{world.WIDTH}x{world.HEIGHT}, {world.FRAMES} frames at {world.FPS} fps. One colour x shape x
+{world.WIDTH}x{world.HEIGHT}, {world.FRAMES} frames at {world.FPS} fps. {where_objects_start} One colour x shape x
 direction combination in five is held out of training (`synthetic_world.held_out`); the semantic
 tests ask for those.
 
@@ -448,8 +516,7 @@ tests ask for those.
 - `transformer/`: WanTransformer3DModel, {layers} layers, dim 128, flow matching (shift {FLOW_SHIFT}),
   {d['steps']} steps (loss {d['loss_first_100']:.3f} -> {d['loss_last_100']:.3f}); Wan2.2 TI2V style: one
   model for text-to-video and image-to-video (`expand_timesteps`).{tuned}
-- `text_encoder/`, `tokenizer/`: the random-weight umT5 and tokenizer of `models/rayvid-tiny-ti2v`,
-  frozen: the DiT learned to read its embeddings.
+- `text_encoder/`, `tokenizer/`: {text_note}
 - `provenance.json`: script hashes, data seed, steps, losses, library versions;
   `loss_curve.png`: both stages' losses. `examples/`: a held-out source frame for image-to-video.
 
@@ -462,7 +529,7 @@ vocabulary give this world's clips anyway.
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    logged = [n for n in ("vae", "dit", "tune")
+    logged = [n for n in ("text", "vae", "dit", "tune")
               if (work / f"{n}.pt").exists() and torch.load(work / f"{n}.pt", weights_only=False)["log"]]
     fig, axes = plt.subplots(1, len(logged), figsize=(4.5 * len(logged), 3.2), squeeze=False)
     for ax, name in zip(axes[0], logged):
@@ -471,19 +538,21 @@ vocabulary give this world's clips anyway.
         smooth = np.convolve(log[:, 1], np.ones(window) / window, mode="valid")
         ax.plot(log[:, 0], log[:, 1], alpha=0.25, lw=0.5)
         ax.plot(log[window - 1:, 0], smooth, lw=1.2)
-        ax.set_title({"vae": "VAE: L1 + MSE", "dit": "DiT: flow-matching MSE",
+        ax.set_title({"text": "umT5: attributes per token (CE)", "vae": "VAE: L1 + MSE", "dit": "DiT: flow-matching MSE",
                       "tune": "DiT text-to-video: weighted MSE"}[name])
         ax.set_xlabel("step")
         ax.set_yscale("log")
     fig.tight_layout()
     fig.savefig(dest / "loss_curve.png", dpi=80)
     plt.close(fig)
+    return provenance["world"]["start"]
 
 
 def main() -> None:
+    global START
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, required=True)
-    ap.add_argument("--stage", choices=("vae", "dit", "tune"))
+    ap.add_argument("--stage", choices=("text", "vae", "dit", "tune"))
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--vae-frames", type=int, default=9, help="clip length for the VAE stage (4n+1)")
@@ -496,15 +565,21 @@ def main() -> None:
     ap.add_argument("--export", type=Path)
     ap.add_argument("--layers", type=int, default=DIT_CFG["num_layers"], help="tune: blocks after growing")
     ap.add_argument("--object-weight", type=float, default=8.0, help="tune: extra weight of object cells")
-    ap.add_argument("--lr", type=float, default=1e-4, help="tune: peak learning rate")
+    ap.add_argument("--lr", type=float, help="text, tune: peak learning rate (1e-3, 1e-4)")
+    ap.add_argument("--i2v-fraction", type=float, default=0.25, help="tune: share of image-to-video clips")
     ap.add_argument("--seed-from", type=Path, help="an exported model folder to continue from (tune)")
+    ap.add_argument("--start", choices=world.STARTS, default=START,
+                    help="where the world's objects start (synthetic_world.STARTS; recorded per stage)")
     args = ap.parse_args()
+    START = args.start
     torch.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
     if args.seed_from:
         seed_from(args.work, args.seed_from)
     if args.export:
         export(args.work, args.export, args.smoke)
+    elif args.stage == "text":
+        train_text(args.work, args)
     elif args.stage == "vae":
         train_vae(args.work, args)
     elif args.stage == "dit":
@@ -512,7 +587,7 @@ def main() -> None:
     elif args.stage == "tune":
         tune_dit(args.work, args)
     elif not args.seed_from:
-        ap.error("give --stage vae|dit|tune, --export DIR or --seed-from DIR")
+        ap.error("give --stage text|vae|dit|tune, --export DIR or --seed-from DIR")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,18 @@ def scratch(name):
     return path
 
 
+def world_start(model=None):
+    """Where objects start in the world `model` was trained in (its provenance.json; models made
+    before the world had a choice were trained with "leaving")."""
+    provenance = json.loads((Path(model or WORLD_MODEL) / "provenance.json").read_text())
+    return provenance.get("world", {}).get("start", "leaving")
+
+
+def source_frame(spec, seed, model=None):
+    """An image-to-video source: frame 0 of `spec`'s clip, rendered in the model's world."""
+    return world.render(spec, seed=seed, start=world_start(model))[0]
+
+
 def held_out_cases(speed="quickly", background="grey", camera="static"):
     """Every held-out colour x shape x direction, in a fixed order, as ClipSpecs."""
     return [world.ClipSpec(shape, colour, direction, speed, background, camera)
