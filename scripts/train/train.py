@@ -1,7 +1,7 @@
 """Trains the tiny Wan-architecture model on the synthetic world (see README.md here).
 
-  .venv/bin/python scripts/train/train.py --work ~/.cache/rayvid/train/world [--stage vae|dit]
-      [--steps N] [--minutes M] [--smoke]
+  .venv/bin/python scripts/train/train.py --work ~/.cache/rayvid/train/world
+      [--stage text|vae|dit|tune] [--start anywhere|leaving] [--steps N] [--minutes M] [--smoke]
   .venv/bin/python scripts/train/train.py --work ... --export models/rayvid-world
 
 Stages, each resumable: every --save-every steps its state (weights, optimizer, step, RNG state,
@@ -9,14 +9,16 @@ loss log) is written atomically to <work>/<stage>.pt, and a restart continues fr
 run cut off by the 3-hour session limit loses at most --save-every steps. With a fixed thread
 count (torch.set_num_threads) a resumed run draws exactly what an uninterrupted one would.
 
+  text the demo's umT5 trained so that every token of a caption carries its attributes (optional).
   vae  AutoencoderKLWan (Wan2.2 residual layout, patch 2, 8x spatial / 4x temporal, z 16),
        reconstruction of the posterior mean (object- and chroma-weighted L1 + MSE, a small penalty
        on the latents' size), on the world's clips rendered on the fly.
   dit  WanTransformer3DModel with flow matching on the trained VAE's latents (normalised with
-       their own mean/std, measured once and saved), the demo model's umT5 and tokenizer (fixed),
+       their own mean/std, measured once and saved), the umT5 (the text stage's or the demo's, fixed),
        10 % empty prompts (for guidance), and half the clips conditioned on their first latent
        frame as Wan2.2 TI2V does (expand_timesteps: timestep 0 on frame 0, no loss there), so
        one model does text-to-video and image-to-video.
+  tune the dit stage's model trained further (grown, object-weighted, mostly text-only; optional).
   --export writes the diffusers folder WanPipeline(expand_timesteps=True) that rayvid loads.
 """
 
@@ -38,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synthetic_world as world  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "models" / "rayvid-tiny-ti2v"  # its umT5 and tokenizer are reused, frozen
+DEMO = REPO / "models" / "rayvid-tiny-ti2v"  # its tokenizer is reused, and its umT5 (frozen or trained)
 
 # Wan2.2-style VAE (residual stages with space-to-depth shortcuts, patch 2) at 8x spatial /
 # 4x temporal, z 16: on this world it learns several times faster per second than the Wan2.1
@@ -203,9 +205,9 @@ def text_model(work: Path):
 def train_text(work: Path, args) -> None:
     """The text encoder: the demo's random umT5 trained so that each token of a caption carries what
     the whole caption says (a linear head per attribute reads shape, colour, direction, speed,
-    background and camera from every token). With the random umT5 the DiT learned the colour (whose
-    tokens stand out) but never the direction, whose words it had to find among 500 padding keys
-    with a loss signal of a few percent; a real Wan reads a pretrained umT5 for the same reason."""
+    background and camera from every token), as a real Wan reads a pretrained umT5. With the random
+    umT5 the DiT learned the colour (whose words stand out) but not the direction, whose words it
+    had to find among 500 padding keys; with this one it uses the direction (README.md, Status)."""
     from transformers import AutoTokenizer, UMT5EncoderModel
 
     tok = AutoTokenizer.from_pretrained(str(DEMO / "tokenizer"))
@@ -358,8 +360,8 @@ def grown_dit(work: Path, smoke: bool, layers: int):
 
 def tune_dit(work: Path, args) -> None:
     """The text-to-video stage: the dit stage's model, grown to --layers, trained further with
-    --i2v-fraction of the clips image-to-video (the rest text-only) and each object cell's error weighted --object-weight
-    more (the object is a few percent of the latent cells: with an even loss the model learned
+    --i2v-fraction of the clips image-to-video (the rest text-only) and each object cell's error
+    weighted --object-weight more (the object is a few percent of the latent cells: with an even loss the model learned
     the background and left the object where the average clip has it, the centre)."""
     vae = load_vae(work, args.smoke)
     mean, std = latent_stats(vae, work)
@@ -406,7 +408,8 @@ def dit_config(state: dict, smoke: bool) -> dict:
 
 def export(work: Path, dest: Path, smoke: bool) -> None:
     """The diffusers folder: trained VAE (with its latent statistics) and DiT, the umT5 (the text
-    stage's, else the demo's) and the demo's tokenizer, UniPC with the training shift, WanPipeline(expand_timesteps=True)."""
+    stage's, else the demo's) and the demo's tokenizer, UniPC with the training shift,
+    WanPipeline(expand_timesteps=True)."""
     from diffusers import UniPCMultistepScheduler, WanPipeline, WanTransformer3DModel
     from transformers import AutoTokenizer
 
@@ -501,7 +504,8 @@ def write_provenance(work: Path, dest: Path, smoke: bool) -> str:
                  "learned to read its embeddings." if text is None else
                  f"the umT5 of `models/rayvid-tiny-ti2v` trained {text['steps']} steps so that\n  every token "
                  "of a caption carries its shape, colour, direction, speed, background and camera\n  (loss "
-                 f"{text['loss_first_100']:.3f} -> {text['loss_last_100']:.3f}), then frozen; the tokenizer is the demo's.")
+                 f"{text['loss_first_100']:.3f} -> {text['loss_last_100']:.3f}), then frozen; the tokenizer is "
+                 "the demo's.")
     (dest / "README.md").write_text(f"""# rayvid-world: a tiny Wan-architecture model trained on a synthetic world
 
 Made by `scripts/train/train.py` (see `scripts/train/README.md`): coloured shapes (circle, square,
@@ -538,7 +542,8 @@ vocabulary give this world's clips anyway.
         smooth = np.convolve(log[:, 1], np.ones(window) / window, mode="valid")
         ax.plot(log[:, 0], log[:, 1], alpha=0.25, lw=0.5)
         ax.plot(log[window - 1:, 0], smooth, lw=1.2)
-        ax.set_title({"text": "umT5: attributes per token (CE)", "vae": "VAE: L1 + MSE", "dit": "DiT: flow-matching MSE",
+        ax.set_title({"text": "umT5: attributes per token (CE)", "vae": "VAE: L1 + MSE",
+                      "dit": "DiT: flow-matching MSE",
                       "tune": "DiT text-to-video: weighted MSE"}[name])
         ax.set_xlabel("step")
         ax.set_yscale("log")

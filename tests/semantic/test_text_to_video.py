@@ -30,7 +30,8 @@ class TextToVideo(unittest.TestCase):
                                                 spec.background, spec.camera)
                 rows += semantic.score(semantic.WORLD_MODEL, [asked], semantic.scratch(f"t2v_steer_{direction}"),
                                        steps=STEPS, seed=7)
-        print(f"one seed, four directions: {semantic.accuracy(rows) * 100:.0f}% of {len(rows)}\n{semantic.report(rows)}")
+        print(f"one seed, four directions: {semantic.accuracy(rows) * 100:.0f}% of {len(rows)}\n"
+              f"{semantic.report(rows)}")
         self.assertGreaterEqual(semantic.accuracy(rows), 0.8, semantic.report(rows))
 
     def test_a_random_model_fails_the_same_check(self):
