@@ -32,6 +32,11 @@ class TrainSmoke(unittest.TestCase):
         self.assertIn("resumed at step 2", out)
         saved = torch.load(work / "vae.pt", weights_only=False)
         self.assertEqual((saved["step"], [row[0] for row in saved["log"]]), (3, [0, 1, 2]))
+        r = subprocess.run([sys.executable, str(HERE / "train.py"), "--work", str(work), "--smoke", "--start",
+                            "leaving", "--stage", "vae", "--steps", "4", "--batch", "1"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)  # a stage resumes only in the world it was trained in
+        self.assertIn("was trained with --start anywhere", r.stderr)
         train(work, "--stage", "text", "--steps", "3", "--batch", "4")
         train(work, "--stage", "dit", "--steps", "2", "--batch", "2")
         self.assert_growing_keeps_the_function(work)

@@ -83,6 +83,10 @@ def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: 
     state = {"step": 0, "log": []}
     if path.exists():
         saved = torch.load(path, weights_only=False)
+        trained_in = saved.get("start", "leaving")  # states from before the choice: "leaving"
+        if name != "text" and trained_in != START:  # the text stage renders no clips
+            sys.exit(f"train.py: {path} was trained with --start {trained_in}; resume it with --start "
+                     f"{trained_in}, or give a new --work for --start {START}")
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["opt"])
         state = {"step": saved["step"], "log": saved["log"]}
@@ -573,10 +577,13 @@ def main() -> None:
     ap.add_argument("--lr", type=float, help="text, tune: peak learning rate (1e-3, 1e-4)")
     ap.add_argument("--i2v-fraction", type=float, default=0.25, help="tune: share of image-to-video clips")
     ap.add_argument("--seed-from", type=Path, help="an exported model folder to continue from (tune)")
-    ap.add_argument("--start", choices=world.STARTS, default=START,
-                    help="where the world's objects start (synthetic_world.STARTS; recorded per stage)")
+    ap.add_argument("--start", choices=world.STARTS,
+                    help=f"where the world's objects start (synthetic_world.STARTS, default {START}; recorded "
+                         "per stage, and a stage resumes only in its own)")
     args = ap.parse_args()
-    START = args.start
+    if args.start and not args.stage:
+        ap.error("--start applies to --stage vae|dit|tune (an export takes each stage's own)")
+    START = args.start or START
     torch.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
     if args.seed_from:
