@@ -10,7 +10,7 @@ The semantic accuracy of tests/semantic and docs/sampler-quality.md cannot tell 
 the world's start position gives the direction away; this can.
 
   .venv/bin/python benchmarks/semantic/steering.py [--model DIR] [--starts 3] [--steps 16]
-      [--guidance G] [--out rayvid-steering] [--json FILE]
+      [--guidance G] [--speed quickly|slowly] [--out rayvid-steering] [--json FILE]
 """
 import argparse
 import json
@@ -49,11 +49,16 @@ def main():
     ap.add_argument("--starts", type=int, default=3, help="seeds / source frames per mode")
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--guidance", type=float)
+    ap.add_argument("--speed", choices=tuple(world.SPEEDS), default="quickly",
+                    help="of the held-out cases: a slow object's path fits in view from anywhere, while "
+                         "a fast one in the 'anywhere' world starts on the side it leaves from, so from a "
+                         "source frame some asked directions would leave the view")
     ap.add_argument("--out", type=Path, default=Path("rayvid-steering"))
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    cases = semantic.held_out_cases()
-    report = {"model": str(args.model), "steps": args.steps, "guidance": args.guidance, "modes": {}}
+    cases = semantic.held_out_cases(speed=args.speed)
+    report = {"model": str(args.model), "steps": args.steps, "guidance": args.guidance, "speed": args.speed,
+              "modes": {}}
     for mode in ("text-to-video", "image-to-video"):
         rows = [probe(args, mode, i, cases[(5 * i) % len(cases)]) for i in range(args.starts)]
         followed = sum(asked == moved for moves in rows for asked, moved in moves)

@@ -38,7 +38,11 @@ class TrainSmoke(unittest.TestCase):
         self.assertEqual(r.returncode, 1)  # a stage resumes only in the world it was trained in
         self.assertIn("was trained with --start anywhere", r.stderr)
         train(work, "--stage", "text", "--steps", "3", "--batch", "4")
-        train(work, "--stage", "dit", "--steps", "2", "--batch", "2")
+        train(work, "--stage", "dit", "--steps", "2", "--batch", "2", "--latent-cache", "16")
+        r = subprocess.run([sys.executable, str(HERE / "train.py"), "--work", str(work), "--smoke", "--stage", "dit",
+                            "--steps", "3", "--batch", "2"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)  # nor under another recipe (here: without the latent cache)
+        self.assertIn("'latent_cache': 16", r.stderr)
         self.assert_growing_keeps_the_function(work)
         train(work, "--stage", "tune", "--steps", "2", "--batch", "2", "--layers", "2")
         train(work, "--export", str(work / "model"))
@@ -49,6 +53,9 @@ class TrainSmoke(unittest.TestCase):
         self.assertEqual(provenance["stages"]["text"]["steps"], 3)
         self.assertEqual((provenance["world"]["start"], provenance["stages"]["dit"]["start"]), ("anywhere", "anywhere"))
         self.assert_the_trained_text_encoder_is_exported(work)
+        self.assertEqual(provenance["stages"]["dit"]["recipe"],
+                         {"padding": "silent", "object_weight": 0.0, "latent_cache": 16})
+        self.assert_padding_is_silent(work / "model")
         exported = json.loads((work / "model" / "transformer" / "config.json").read_text())
         self.assertEqual(exported["num_layers"], 2)
         self.assertEqual(len(provenance["scripts_sha256"]["train.py"]), 64)
@@ -69,6 +76,20 @@ class TrainSmoke(unittest.TestCase):
         name = "encoder.block.0.layer.0.SelfAttention.q.weight"
         torch.testing.assert_close(exported[name], trained["encoder." + name], rtol=0, atol=0)
         self.assertFalse(torch.equal(exported[name], demo[name]))
+
+    def assert_padding_is_silent(self, model):
+        """--padding silent (the dit stage's default), kept by the tune stage's grown model: a zero
+        text row (WanPipeline's padding) gets a zero key and value in every block's cross-attention."""
+        from diffusers import WanTransformer3DModel
+
+        dit = WanTransformer3DModel.from_pretrained(str(model / "transformer"))
+        with torch.no_grad():
+            padding = dit.condition_embedder.text_embedder(torch.zeros(1, 3, dit.config.text_dim))
+            self.assertEqual(float(padding.abs().max()), 0.0)
+            for block in dit.blocks:
+                self.assertEqual(float(block.attn2.norm_k(block.attn2.to_k(padding)).abs().max()), 0.0)
+                self.assertEqual(float(block.attn2.to_v(padding).abs().max()), 0.0)
+            self.assertGreater(float(dit.blocks[0].attn2.to_q.bias.abs().max()), 0.0)  # others stay learned
 
     def assert_growing_keeps_the_function(self, work):
         """The tune stage's new blocks start as the identity: the grown DiT computes what the

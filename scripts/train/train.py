@@ -76,10 +76,15 @@ def save_state(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: float) -> None:
-    """The loop both stages share: AdamW with warm-up, resume, periodic atomic saves, a time limit."""
+def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: float,
+              recipe: dict | None = None, recipe_before: dict | None = None) -> None:
+    """The loop the stages share: AdamW with warm-up, resume, periodic atomic saves, a time limit.
+    `recipe` (choices beside the world that shape the stage) is saved with it, and a stage resumes
+    only under its own; `recipe_before` is what states saved before recipes were recorded used."""
     path = work / f"{name}.pt"
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
+    recipe = recipe or {}
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0,
+                            betas=(0.9, 0.99))
     state = {"step": 0, "log": []}
     if path.exists():
         saved = torch.load(path, weights_only=False)
@@ -87,6 +92,10 @@ def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: 
         if name != "text" and trained_in != START:  # the text stage renders no clips
             sys.exit(f"train.py: {path} was trained with --start {trained_in}; resume it with --start "
                      f"{trained_in}, or give a new --work for --start {START}")
+        saved_recipe = saved.get("recipe", recipe if recipe_before is None else recipe_before)
+        if saved_recipe != recipe:
+            sys.exit(f"train.py: {path} was trained with {saved_recipe}, not {recipe}; resume it with the "
+                     "same options, or give a new --work")
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["opt"])
         state = {"step": saved["step"], "log": saved["log"]}
@@ -116,7 +125,8 @@ def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: 
         out_of_time = args.minutes and time.time() - started > args.minutes * 60
         if done or out_of_time or state["step"] % args.save_every == 0:
             save_state(path, {"model": model.state_dict(), "opt": opt.state_dict(), "step": state["step"],
-                              "log": state["log"], "rng": torch.get_rng_state(), "start": START})
+                              "log": state["log"], "rng": torch.get_rng_state(), "start": START,
+                              "recipe": recipe})
             last_save = time.time()
         if out_of_time:
             print(f"{name}: stopped after {args.minutes} min at step {state['step']} (resumable)")
@@ -293,12 +303,14 @@ def object_weight(x: torch.Tensor, latent_shape) -> torch.Tensor:
 
 
 def flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, *, i2v_fraction: float,
-              object_weight_scale: float):
-    """Flow matching (shift FLOW_SHIFT) on the normalised latents of clips x, with 10 % empty prompts
-    and i2v_fraction of the clips conditioned on their first latent frame as TI2V; each latent
-    cell's error weighs 1 + object_weight_scale where it covers an object."""
-    with torch.no_grad():
-        z = vae.encode(x).latent_dist.mean
+              object_weight_scale: float, z: torch.Tensor | None = None):
+    """Flow matching (shift FLOW_SHIFT) on the normalised latents of clips x (or their posterior
+    means z, already encoded), with 10 % empty prompts and i2v_fraction of the clips conditioned on
+    their first latent frame as TI2V; each latent cell's error weighs 1 + object_weight_scale where
+    it covers an object (which needs x)."""
+    if z is None:
+        with torch.no_grad():
+            z = vae.encode(x).latent_dist.mean
     z0 = (z - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)  # [B, 16, T, h, w]
     b, _, t, h, w = z0.shape
     text = encode(captions)
@@ -323,6 +335,48 @@ def flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, *, i2v_fract
     return loss, [sigma.mean().item()]
 
 
+def padding_biases(dit) -> list[torch.nn.Parameter]:
+    """The biases that give WanPipeline's zero padding rows (512 minus the prompt's length of them)
+    a key and a value: the text projection's two and every cross-attention's key and value."""
+    text = dit.condition_embedder.text_embedder
+    biases = [text.linear_1.bias, text.linear_2.bias]
+    for block in dit.blocks:
+        biases += [block.attn2.to_k.bias, block.attn2.to_v.bias]
+    return biases
+
+
+def silence_padding(dit) -> None:
+    """Holds padding_biases at zero (--padding silent). A zero text row then projects to a zero
+    key, which the RMS key norm keeps zero, and a zero value: each of the ~500 padding rows scores
+    0 against every query and adds nothing. With learned biases they are ~500 identical keys that a
+    caption's ~20 tokens must outscore (the qk norms bound every score by about sqrt(head_dim)),
+    and whatever share of the attention they keep adds their constant value to every cell. Still
+    Wan's architecture and WanPipeline's padding: the biases are only zero."""
+    for bias in padding_biases(dit):
+        bias.data.zero_()
+        bias.requires_grad_(False)
+
+
+def latent_cache(work: Path, vae, size: int) -> tuple[torch.Tensor, list[str]]:
+    """`size` clips of the world (8 at a time, each batch a pure function of its index), their VAE
+    posterior means and captions: built once per work dir, world start and size, saved every 200
+    clips (a cut-off build resumes). Encoding is two thirds of an uncached dit step on the CPU;
+    with the cache a step is the DiT's alone, and each clip is seen several times with new noise."""
+    path = work / f"latents-{START}-{size}.pt"
+    saved = torch.load(path, weights_only=False) if path.exists() else {"z": [], "captions": []}
+    started = time.time()
+    with torch.no_grad():
+        while len(saved["captions"]) < size:
+            x, captions = clips(len(saved["z"]), 8, DATA_SEED + 29)
+            saved["z"].append(vae.encode(x).latent_dist.mean)
+            saved["captions"] += captions
+            have = len(saved["captions"])
+            if have % 200 == 0 or have >= size:
+                save_state(path, saved)
+                print(f"latent cache: {have}/{size} clips ({time.time() - started:.0f} s)", flush=True)
+    return torch.cat(saved["z"])[:size], saved["captions"][:size]
+
+
 def train_dit(work: Path, args) -> None:
     from diffusers import WanTransformer3DModel
 
@@ -330,15 +384,33 @@ def train_dit(work: Path, args) -> None:
     mean, std = latent_stats(vae, work)
     encode = text_encoder(work)
     dit = WanTransformer3DModel(**(SMOKE_DIT if args.smoke else DIT_CFG))
+    if (args.padding or "silent") == "silent":
+        silence_padding(dit)
     gen = torch.Generator().manual_seed(DATA_SEED + 1)
     empty = encode([""])
+    object_weight_scale = 0.0 if args.object_weight is None else args.object_weight
+    if args.latent_cache:
+        cached, cached_captions = latent_cache(work, vae, args.latent_cache)
 
     def loss_fn(step):
-        x, captions = clips(step, args.batch, DATA_SEED + 7)
-        return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=0.5,
-                         object_weight_scale=0.0)
+        if not args.latent_cache:
+            x, captions = clips(step, args.batch, DATA_SEED + 7)
+            return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=0.5,
+                             object_weight_scale=object_weight_scale)
+        pick = torch.randint(len(cached), (args.batch,), generator=torch.Generator().manual_seed(DATA_SEED + step))
+        return flow_loss(dit, vae, mean, std, encode, empty, gen, None, [cached_captions[i] for i in pick],
+                         i2v_fraction=0.5, object_weight_scale=0.0, z=cached[pick])
 
-    run_stage("dit", work, dit, loss_fn, args, lr=3e-4)
+    recipe = {"padding": args.padding or "silent", "object_weight": object_weight_scale}
+    if args.latent_cache:
+        recipe["latent_cache"] = args.latent_cache
+    run_stage("dit", work, dit, loss_fn, args, lr=3e-4, recipe=recipe,
+              recipe_before={"padding": "learned", "object_weight": 0.0})
+
+
+def dit_padding(work: Path) -> str:
+    """How the dit stage in `work` treated the prompt's padding (before the choice: learned)."""
+    return torch.load(work / "dit.pt", weights_only=False).get("recipe", {}).get("padding", "learned")
 
 
 def grown_dit(work: Path, smoke: bool, layers: int):
@@ -371,15 +443,20 @@ def tune_dit(work: Path, args) -> None:
     mean, std = latent_stats(vae, work)
     encode = text_encoder(work)
     dit = grown_dit(work, args.smoke, args.layers)
+    padding = dit_padding(work)  # the dit stage's: the grown model keeps it
+    if padding == "silent":
+        silence_padding(dit)
     gen = torch.Generator().manual_seed(DATA_SEED + 3)
     empty = encode([""])
+    object_weight_scale = 8.0 if args.object_weight is None else args.object_weight
 
     def loss_fn(step):
         x, captions = clips(step, args.batch, DATA_SEED + 11)
         return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=args.i2v_fraction,
-                         object_weight_scale=args.object_weight)
+                         object_weight_scale=object_weight_scale)
 
-    run_stage("tune", work, dit, loss_fn, args, lr=args.lr or 1e-4)
+    run_stage("tune", work, dit, loss_fn, args, lr=args.lr or 1e-4,
+              recipe={"padding": padding, "object_weight": object_weight_scale})
 
 
 def seed_from(work: Path, folder: Path) -> None:
@@ -474,6 +551,8 @@ def write_provenance(work: Path, dest: Path, smoke: bool) -> str:
             continue
         stages[name] = {"steps": saved["step"], "loss_first_100": float(log[:100, 1].mean()),
                         "loss_last_100": float(log[-100:, 1].mean()), "start": saved.get("start", "leaving")}
+        if "recipe" in saved:
+            stages[name]["recipe"] = saved["recipe"]
         if name in ("dit", "tune"):
             stages[name]["config"] = dit_config(saved["model"], smoke)
     stages["vae"]["config"] = SMOKE_VAE if smoke else VAE_CFG
@@ -573,7 +652,14 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="tiny models, for the test")
     ap.add_argument("--export", type=Path)
     ap.add_argument("--layers", type=int, default=DIT_CFG["num_layers"], help="tune: blocks after growing")
-    ap.add_argument("--object-weight", type=float, default=8.0, help="tune: extra weight of object cells")
+    ap.add_argument("--object-weight", type=float,
+                    help="dit, tune: extra weight of the latent cells that cover an object (default 0, 8)")
+    ap.add_argument("--latent-cache", type=int, default=0, metavar="CLIPS",
+                    help="dit: train on this many pre-encoded clips (built once, resumable) instead of "
+                         "encoding fresh ones every step; recorded per stage")
+    ap.add_argument("--padding", choices=("silent", "learned"),
+                    help="dit: the prompt's zero padding rows get no key or value (silent), or learned "
+                         "biases as any Wan (learned: the committed model's recipe); recorded per stage")
     ap.add_argument("--lr", type=float, help="text, tune: peak learning rate (1e-3, 1e-4)")
     ap.add_argument("--i2v-fraction", type=float, default=0.25, help="tune: share of image-to-video clips")
     ap.add_argument("--seed-from", type=Path, help="an exported model folder to continue from (tune)")
@@ -583,6 +669,14 @@ def main() -> None:
     args = ap.parse_args()
     if args.start and not args.stage:
         ap.error("--start applies to --stage vae|dit|tune (an export takes each stage's own)")
+    if args.padding and args.stage != "dit":
+        ap.error("--padding applies to --stage dit (the tune stage keeps the dit stage's)")
+    if args.object_weight is not None and args.stage not in ("dit", "tune"):
+        ap.error("--object-weight applies to --stage dit|tune")
+    if args.latent_cache and args.stage != "dit":
+        ap.error("--latent-cache applies to --stage dit")
+    if args.latent_cache and args.object_weight:
+        ap.error("--latent-cache keeps latents, not the pixels --object-weight finds objects in: give one")
     START = args.start or START
     torch.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
