@@ -673,6 +673,8 @@ def main() -> None:
         ap.error("--padding applies to --stage dit (the tune stage keeps the dit stage's)")
     if args.object_weight is not None and args.stage not in ("dit", "tune"):
         ap.error("--object-weight applies to --stage dit|tune")
+    if args.latent_cache < 0 or 0 < args.latent_cache < args.batch:
+        ap.error(f"--latent-cache {args.latent_cache}: give at least --batch ({args.batch}) clips, or 0 for none")
     if args.latent_cache and args.stage != "dit":
         ap.error("--latent-cache applies to --stage dit")
     if args.latent_cache and args.object_weight:
