@@ -17,8 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-from PIL import Image
-
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "semantic"))
 import semantic  # noqa: E402
@@ -28,19 +26,9 @@ world = semantic.world
 
 def probe(args, mode, index, spec):
     """One starting point (seed or source), four directions: [(asked, moved)]."""
-    folder = args.out / f"{mode}-{index:02d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    image = None
-    if mode == "image-to-video":
-        image = folder / "source.png"
-        Image.fromarray(semantic.source_frame(spec, 300 + index, args.model)).save(image)
-    moves = []
-    for direction in world.DIRECTIONS:
-        asked = world.ClipSpec(spec.shape, spec.colour, direction, spec.speed, spec.background, spec.camera)
-        video = folder / f"{direction}.mp4"
-        semantic.generate(args.model, asked, video, steps=args.steps, seed=index, guidance=args.guidance, image=image)
-        moves.append((direction, semantic.analyze(video, spec.colour)["objects"][0]["direction"]))
-    return moves
+    return semantic.four_directions(args.model, spec, args.out / f"{mode}-{index:02d}", index=index,
+                                    steps=args.steps, guidance=args.guidance,
+                                    image_to_video=mode == "image-to-video")
 
 
 def main():

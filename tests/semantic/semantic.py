@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from PIL import Image
+
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts" / "train"))
 import synthetic_world as world  # noqa: E402
@@ -46,6 +48,24 @@ def held_out_cases(speed="quickly", background="grey", camera="static"):
     return [world.ClipSpec(shape, colour, direction, speed, background, camera)
             for shape in world.SHAPES for colour in world.COLOURS for direction in world.DIRECTIONS
             if world.held_out(shape, colour, direction)]
+
+
+def four_directions(model, spec, folder, *, index, steps, guidance=None, image_to_video=False):
+    """One starting point prompted with each of the four directions: the seed `index` (the same
+    starting noise), and for image-to-video also spec's source frame (rendered with seed 300 +
+    index in the model's world). Returns [(asked, moved)]; the clips are kept in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    image = None
+    if image_to_video:
+        image = folder / "source.png"
+        Image.fromarray(source_frame(spec, 300 + index, model)).save(image)
+    moves = []
+    for direction in world.DIRECTIONS:
+        asked = world.ClipSpec(spec.shape, spec.colour, direction, spec.speed, spec.background, spec.camera)
+        video = folder / f"{direction}.mp4"
+        generate(model, asked, video, steps=steps, seed=index, guidance=guidance, image=image)
+        moves.append((direction, analyze(video, spec.colour)["objects"][0]["direction"]))
+    return moves
 
 
 def generate(model, spec, out, *, steps, sampler="unipc", seed=0, guidance=None, image=None):

@@ -44,23 +44,14 @@ class ImageToVideo(unittest.TestCase):
         # fits in view from any start): the object must go where the words say. A model that reads
         # the direction off the first frame moves it one way whatever it is told (the previous
         # model: 4 of 16, one direction per source).
-        folder = semantic.scratch("i2v_steer")
         cases = semantic.held_out_cases(speed="slowly")
         rows, lines = [], []
         for i in range(4):
-            spec = cases[(5 * i) % len(cases)]
-            source = folder / f"{i:02d}-source.png"
-            Image.fromarray(semantic.source_frame(spec, 300 + i)).save(source)
-            moved = []
-            for direction in semantic.world.DIRECTIONS:
-                asked = semantic.world.ClipSpec(spec.shape, spec.colour, direction, spec.speed, spec.background,
-                                                spec.camera)
-                video = folder / f"{i:02d}-{direction}.mp4"
-                semantic.generate(semantic.WORLD_MODEL, asked, video, steps=STEPS, seed=i, image=source)
-                moved.append(semantic.analyze(video, spec.colour)["objects"][0]["direction"])
-                rows.append(moved[-1] == direction)
-            lines.append(f"  {spec.colour} {spec.shape}: " + ", ".join(
-                f"{d} -> {m}" for d, m in zip(semantic.world.DIRECTIONS, moved)))
+            spec = cases[(5 * i) % len(cases)]  # as benchmarks/semantic/steering.py --speed slowly
+            moves = semantic.four_directions(semantic.WORLD_MODEL, spec, semantic.scratch(f"i2v_steer_{i}"),
+                                             index=i, steps=STEPS, image_to_video=True)
+            rows += [asked == moved for asked, moved in moves]
+            lines.append(f"  {spec.colour} {spec.shape}: " + ", ".join(f"{a} -> {m}" for a, m in moves))
         text = f"{sum(rows)} of {len(rows)} move as prompted\n" + "\n".join(lines)
         print(text)
         self.assertGreaterEqual(sum(rows) / len(rows), 0.75, text)
