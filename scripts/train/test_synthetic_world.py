@@ -59,6 +59,20 @@ class SyntheticWorld(unittest.TestCase):
                                           start="leaving")[0], w.COLOURS["red"])
                 self.assertLess((first[along] - w.WIDTH / 2) * (dx or dy), -5, (direction, speed))
 
+    def test_a_mixed_world_starts_half_its_clips_leaving_half_anywhere(self):
+        # "mixed": each clip renders exactly as one of the two worlds would from its seed.
+        spec = w.ClipSpec("triangle", "green", "right", "quickly", "grey", "static")
+        kinds = []
+        for seed in range(64):
+            clip = w.render(spec, seed, start="mixed")
+            first = centroid(clip[0], w.COLOURS["green"])
+            # A leaving start is within 4 px (plus drawing) of half its path left of the centre.
+            leaving_at = np.array([w.WIDTH / 2 - w.SPEEDS["quickly"] * w.FRAMES / 2, w.HEIGHT / 2])
+            kinds.append("leaving" if np.abs(first - leaving_at).max() < 6 else "anywhere")
+            self.assertTrue(np.array_equal(clip, w.render(spec, seed, start="mixed")))
+        self.assertGreater(kinds.count("leaving"), 20)
+        self.assertGreater(kinds.count("anywhere"), 20)
+
     def test_the_camera_moves_the_view(self):
         still = w.ClipSpec("circle", "green", "up", "slowly", "grey", "static")
         panned = w.ClipSpec("circle", "green", "up", "slowly", "grey", "pan right")

@@ -44,17 +44,22 @@ class TrainSmoke(unittest.TestCase):
         self.assertEqual(r.returncode, 1)  # nor under another recipe (here: without the latent cache)
         self.assertIn("'latent_cache': 16", r.stderr)
         self.assert_growing_keeps_the_function(work)
-        train(work, "--stage", "tune", "--steps", "2", "--batch", "2", "--layers", "2")
+        # The tune stage in another world (its own latent cache), which the export then names.
+        train(work, "--stage", "tune", "--steps", "2", "--batch", "2", "--layers", "2", "--start", "mixed",
+              "--latent-cache", "16", "--i2v-fraction", "0.4")
+        self.assertTrue((work / "latents-mixed-16.pt").exists())
         train(work, "--export", str(work / "model"))
         provenance = json.loads((work / "model" / "provenance.json").read_text())
         self.assertEqual((provenance["stages"]["vae"]["steps"], provenance["stages"]["dit"]["steps"],
                           provenance["stages"]["tune"]["steps"]), (3, 2, 2))
         self.assertEqual(provenance["stages"]["tune"]["config"]["num_layers"], 2)
         self.assertEqual(provenance["stages"]["text"]["steps"], 3)
-        self.assertEqual((provenance["world"]["start"], provenance["stages"]["dit"]["start"]), ("anywhere", "anywhere"))
+        self.assertEqual((provenance["world"]["start"], provenance["stages"]["dit"]["start"]), ("mixed", "anywhere"))
         self.assert_the_trained_text_encoder_is_exported(work)
         self.assertEqual(provenance["stages"]["dit"]["recipe"],
                          {"padding": "silent", "object_weight": 0.0, "latent_cache": 16})
+        self.assertEqual(provenance["stages"]["tune"]["recipe"],
+                         {"padding": "silent", "object_weight": 0.0, "i2v_fraction": 0.4, "latent_cache": 16})
         self.assert_padding_is_silent(work / "model")
         exported = json.loads((work / "model" / "transformer" / "config.json").read_text())
         self.assertEqual(exported["num_layers"], 2)

@@ -377,6 +377,13 @@ def latent_cache(work: Path, vae, size: int) -> tuple[torch.Tensor, list[str]]:
     return torch.cat(saved["z"])[:size], saved["captions"][:size]
 
 
+def cached_batch(cache, step: int, batch: int) -> tuple[torch.Tensor, list[str]]:
+    """`batch` clips of a latent cache, drawn (with replacement) as a pure function of the step."""
+    z, captions = cache
+    pick = torch.randint(len(z), (batch,), generator=torch.Generator().manual_seed(DATA_SEED + step))
+    return z[pick], [captions[i] for i in pick]
+
+
 def train_dit(work: Path, args) -> None:
     from diffusers import WanTransformer3DModel
 
@@ -389,17 +396,16 @@ def train_dit(work: Path, args) -> None:
     gen = torch.Generator().manual_seed(DATA_SEED + 1)
     empty = encode([""])
     object_weight_scale = 0.0 if args.object_weight is None else args.object_weight
-    if args.latent_cache:
-        cached, cached_captions = latent_cache(work, vae, args.latent_cache)
+    cache = latent_cache(work, vae, args.latent_cache) if args.latent_cache else None
 
     def loss_fn(step):
-        if not args.latent_cache:
+        if not cache:
             x, captions = clips(step, args.batch, DATA_SEED + 7)
             return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=0.5,
                              object_weight_scale=object_weight_scale)
-        pick = torch.randint(len(cached), (args.batch,), generator=torch.Generator().manual_seed(DATA_SEED + step))
-        return flow_loss(dit, vae, mean, std, encode, empty, gen, None, [cached_captions[i] for i in pick],
-                         i2v_fraction=0.5, object_weight_scale=0.0, z=cached[pick])
+        z, captions = cached_batch(cache, step, args.batch)
+        return flow_loss(dit, vae, mean, std, encode, empty, gen, None, captions, i2v_fraction=0.5,
+                         object_weight_scale=0.0, z=z)
 
     recipe = {"padding": args.padding or "silent", "object_weight": object_weight_scale}
     if args.latent_cache:
@@ -448,15 +454,23 @@ def tune_dit(work: Path, args) -> None:
         silence_padding(dit)
     gen = torch.Generator().manual_seed(DATA_SEED + 3)
     empty = encode([""])
-    object_weight_scale = 8.0 if args.object_weight is None else args.object_weight
+    # The object weight needs pixels, which a latent cache does not keep: without one it defaults to 8.
+    object_weight_scale = args.object_weight if args.object_weight is not None else 0.0 if args.latent_cache else 8.0
+    cache = latent_cache(work, vae, args.latent_cache) if args.latent_cache else None
 
     def loss_fn(step):
-        x, captions = clips(step, args.batch, DATA_SEED + 11)
-        return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=args.i2v_fraction,
-                         object_weight_scale=object_weight_scale)
+        if not cache:
+            x, captions = clips(step, args.batch, DATA_SEED + 11)
+            return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=args.i2v_fraction,
+                             object_weight_scale=object_weight_scale)
+        z, captions = cached_batch(cache, step, args.batch)
+        return flow_loss(dit, vae, mean, std, encode, empty, gen, None, captions, i2v_fraction=args.i2v_fraction,
+                         object_weight_scale=0.0, z=z)
 
-    run_stage("tune", work, dit, loss_fn, args, lr=args.lr or 1e-4,
-              recipe={"padding": padding, "object_weight": object_weight_scale})
+    recipe = {"padding": padding, "object_weight": object_weight_scale, "i2v_fraction": args.i2v_fraction}
+    if args.latent_cache:
+        recipe["latent_cache"] = args.latent_cache
+    run_stage("tune", work, dit, loss_fn, args, lr=args.lr or 1e-4, recipe=recipe)
 
 
 def seed_from(work: Path, folder: Path) -> None:
@@ -574,14 +588,16 @@ def write_provenance(work: Path, dest: Path, smoke: bool) -> str:
     v, d = stages["vae"], stages["dit"]
     tune = stages.get("tune")
     tuned = "" if tune is None else (
-        f"\n  Then {tune['steps']} steps of the tune stage ({tune['config']['num_layers']} layers, "
-        f"object-weighted loss, reading the trained text encoder; loss {tune['loss_first_100']:.3f} -> "
+        f"\n  Then {tune['steps']} steps of the tune stage ({tune['config']['num_layers']} layers, world start "
+        f"`{tune['start']}`, recipe {json.dumps(tune.get('recipe', {}))}; loss {tune['loss_first_100']:.3f} -> "
         f"{tune['loss_last_100']:.3f}).")
     layers = (tune or d)["config"]["num_layers"]
     where_objects_start = {
         "anywhere": "Objects start anywhere their path\nstays in view (world start `anywhere`).",
         "leaving": "Objects start on the side their motion\nleaves from (world start `leaving`): the first "
-                   "frame gives the direction away."}[provenance["world"]["start"]]
+                   "frame gives the direction away.",
+        "mixed": "Objects start as in `leaving` in half the\nclips and `anywhere` in the other half (world "
+                 "start `mixed`)."}[provenance["world"]["start"]]
     text = stages.get("text")
     text_note = ("the random-weight umT5 and tokenizer of `models/rayvid-tiny-ti2v`,\n  frozen: the DiT "
                  "learned to read its embeddings." if text is None else
@@ -653,9 +669,10 @@ def main() -> None:
     ap.add_argument("--export", type=Path)
     ap.add_argument("--layers", type=int, default=DIT_CFG["num_layers"], help="tune: blocks after growing")
     ap.add_argument("--object-weight", type=float,
-                    help="dit, tune: extra weight of the latent cells that cover an object (default 0, 8)")
+                    help="dit, tune: extra weight of the latent cells that cover an object (default 0; "
+                         "tune 8, or 0 with --latent-cache)")
     ap.add_argument("--latent-cache", type=int, default=0, metavar="CLIPS",
-                    help="dit: train on this many pre-encoded clips (built once, resumable) instead of "
+                    help="dit, tune: train on this many pre-encoded clips (built once, resumable) instead of "
                          "encoding fresh ones every step; recorded per stage")
     ap.add_argument("--padding", choices=("silent", "learned"),
                     help="dit: the prompt's zero padding rows get no key or value (silent), or learned "
@@ -675,8 +692,8 @@ def main() -> None:
         ap.error("--object-weight applies to --stage dit|tune")
     if args.latent_cache < 0 or 0 < args.latent_cache < args.batch:
         ap.error(f"--latent-cache {args.latent_cache}: give at least --batch ({args.batch}) clips, or 0 for none")
-    if args.latent_cache and args.stage != "dit":
-        ap.error("--latent-cache applies to --stage dit")
+    if args.latent_cache and args.stage not in ("dit", "tune"):
+        ap.error("--latent-cache applies to --stage dit|tune")
     if args.latent_cache and args.object_weight:
         ap.error("--latent-cache keeps latents, not the pixels --object-weight finds objects in: give one")
     START = args.start or START
