@@ -384,6 +384,21 @@ def cached_batch(cache, step: int, batch: int) -> tuple[torch.Tensor, list[str]]
     return z[pick], [captions[i] for i in pick]
 
 
+def batch_loss(dit, vae, mean, std, encode, empty, gen, *, cache, batch: int, seed: int, i2v_fraction: float,
+               object_weight_scale: float):
+    """The loss of a dit or tune step: on `batch` clips rendered afresh (from `seed`), or drawn from
+    the latent cache when there is one (which keeps no pixels, so no object weight)."""
+    def loss_fn(step):
+        if cache is None:
+            x, captions = clips(step, batch, seed)
+            return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=i2v_fraction,
+                             object_weight_scale=object_weight_scale)
+        z, captions = cached_batch(cache, step, batch)
+        return flow_loss(dit, vae, mean, std, encode, empty, gen, None, captions, i2v_fraction=i2v_fraction,
+                         object_weight_scale=0.0, z=z)
+    return loss_fn
+
+
 def train_dit(work: Path, args) -> None:
     from diffusers import WanTransformer3DModel
 
@@ -397,15 +412,8 @@ def train_dit(work: Path, args) -> None:
     empty = encode([""])
     object_weight_scale = 0.0 if args.object_weight is None else args.object_weight
     cache = latent_cache(work, vae, args.latent_cache) if args.latent_cache else None
-
-    def loss_fn(step):
-        if not cache:
-            x, captions = clips(step, args.batch, DATA_SEED + 7)
-            return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=0.5,
-                             object_weight_scale=object_weight_scale)
-        z, captions = cached_batch(cache, step, args.batch)
-        return flow_loss(dit, vae, mean, std, encode, empty, gen, None, captions, i2v_fraction=0.5,
-                         object_weight_scale=0.0, z=z)
+    loss_fn = batch_loss(dit, vae, mean, std, encode, empty, gen, cache=cache, batch=args.batch, seed=DATA_SEED + 7,
+                         i2v_fraction=0.5, object_weight_scale=object_weight_scale)
 
     recipe = {"padding": args.padding or "silent", "object_weight": object_weight_scale}
     if args.latent_cache:
@@ -456,18 +464,12 @@ def tune_dit(work: Path, args) -> None:
     empty = encode([""])
     # The object weight needs pixels, which a latent cache does not keep: without one it defaults to 8.
     object_weight_scale = args.object_weight if args.object_weight is not None else 0.0 if args.latent_cache else 8.0
+    i2v_fraction = 0.25 if args.i2v_fraction is None else args.i2v_fraction
     cache = latent_cache(work, vae, args.latent_cache) if args.latent_cache else None
+    loss_fn = batch_loss(dit, vae, mean, std, encode, empty, gen, cache=cache, batch=args.batch, seed=DATA_SEED + 11,
+                         i2v_fraction=i2v_fraction, object_weight_scale=object_weight_scale)
 
-    def loss_fn(step):
-        if not cache:
-            x, captions = clips(step, args.batch, DATA_SEED + 11)
-            return flow_loss(dit, vae, mean, std, encode, empty, gen, x, captions, i2v_fraction=args.i2v_fraction,
-                             object_weight_scale=object_weight_scale)
-        z, captions = cached_batch(cache, step, args.batch)
-        return flow_loss(dit, vae, mean, std, encode, empty, gen, None, captions, i2v_fraction=args.i2v_fraction,
-                         object_weight_scale=0.0, z=z)
-
-    recipe = {"padding": padding, "object_weight": object_weight_scale, "i2v_fraction": args.i2v_fraction}
+    recipe = {"padding": padding, "object_weight": object_weight_scale, "i2v_fraction": i2v_fraction}
     if args.latent_cache:
         recipe["latent_cache"] = args.latent_cache
     run_stage("tune", work, dit, loss_fn, args, lr=args.lr or 1e-4, recipe=recipe)
@@ -678,7 +680,8 @@ def main() -> None:
                     help="dit: the prompt's zero padding rows get no key or value (silent), or learned "
                          "biases as any Wan (learned: the committed model's recipe); recorded per stage")
     ap.add_argument("--lr", type=float, help="text, tune: peak learning rate (1e-3, 1e-4)")
-    ap.add_argument("--i2v-fraction", type=float, default=0.25, help="tune: share of image-to-video clips")
+    ap.add_argument("--i2v-fraction", type=float, help="tune: share of image-to-video clips (default 0.25; "
+                                                        "the dit stage's is 0.5)")
     ap.add_argument("--seed-from", type=Path, help="an exported model folder to continue from (tune)")
     ap.add_argument("--start", choices=world.STARTS,
                     help=f"where the world's objects start (synthetic_world.STARTS, default {START}; recorded "
@@ -692,6 +695,8 @@ def main() -> None:
         ap.error("--object-weight applies to --stage dit|tune")
     if args.latent_cache < 0 or 0 < args.latent_cache < args.batch:
         ap.error(f"--latent-cache {args.latent_cache}: give at least --batch ({args.batch}) clips, or 0 for none")
+    if args.i2v_fraction is not None and (args.stage != "tune" or not 0 <= args.i2v_fraction <= 1):
+        ap.error("--i2v-fraction applies to --stage tune, between 0 and 1")
     if args.latent_cache and args.stage not in ("dit", "tune"):
         ap.error("--latent-cache applies to --stage dit|tune")
     if args.latent_cache and args.object_weight:
