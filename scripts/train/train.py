@@ -103,7 +103,7 @@ def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: 
         print(f"{name}: resumed at step {state['step']}")
     else:
         torch.manual_seed(DATA_SEED)
-    started, last_save = time.time(), time.time()
+    started, last_save, first = time.time(), time.time(), state["step"]
     model.train()
     # --stop-at: end early at that step, on --steps' schedule (how a longer run continues one).
     last = min(args.steps, args.stop_at) if args.stop_at else args.steps
@@ -120,7 +120,7 @@ def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: 
         state["log"].append([step, loss.item(), *parts])
         if step % 10 == 0:
             print(f"{name} step {step}/{args.steps} loss {loss.item():.4f} {parts} "
-                  f"({(time.time() - started) / max(1, len(state['log'])):.2f} s/step)", flush=True)
+                  f"({(time.time() - started) / max(1, state['step'] - first):.2f} s/step)", flush=True)
         done = state["step"] >= last
         out_of_time = args.minutes and time.time() - started > args.minutes * 60
         if done or out_of_time or state["step"] % args.save_every == 0:
