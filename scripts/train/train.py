@@ -103,7 +103,7 @@ def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: 
         print(f"{name}: resumed at step {state['step']}")
     else:
         torch.manual_seed(DATA_SEED)
-    started, last_save, first = time.time(), time.time(), state["step"]
+    started, first = time.time(), state["step"]
     model.train()
     # --stop-at: end early at that step, on --steps' schedule (how a longer run continues one).
     last = min(args.steps, args.stop_at) if args.stop_at else args.steps
@@ -127,11 +127,9 @@ def run_stage(name: str, work: Path, model: torch.nn.Module, loss_fn, args, lr: 
             save_state(path, {"model": model.state_dict(), "opt": opt.state_dict(), "step": state["step"],
                               "log": state["log"], "rng": torch.get_rng_state(), "start": START,
                               "recipe": recipe})
-            last_save = time.time()
         if out_of_time:
             print(f"{name}: stopped after {args.minutes} min at step {state['step']} (resumable)")
             return
-    del last_save
 
 
 def make_vae(cfg):
